@@ -1,0 +1,159 @@
+"""Every hook a Salon plugin can implement: the whole plugin API in one file.
+
+Plugins write ``from salon.core.hookspecs import hookimpl`` and decorate functions named
+after these specs. Arguments are passed by keyword; an implementation may accept any
+subset of them. An implementation may return a value or an awaitable; callers resolve
+both with :func:`salon.core.plugins.await_me_maybe`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
+
+    from .models import User
+    from .rooms import Room, RoomEvent
+
+hookspec = pluggy.HookspecMarker("salon")
+hookimpl = pluggy.HookimplMarker("salon")
+
+
+# -- configuration and lifecycle --------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def salon_settings_model(name: str) -> type[BaseModel] | None:
+    """Called once per enabled plugin, before start-up, to validate ``[plugins.NAME]``.
+
+    :param name: the plugin's name as written in ``plugins.enabled``.
+    :return: a pydantic model class for that plugin's settings, or None if NAME is not
+        yours. Stops at first non-None result. The validated model is then available
+        as ``app.state.plugin_settings[name]``.
+    """
+
+
+@hookspec
+def salon_startup(app: Starlette) -> Any:
+    """Called when the instance starts, after the database is ready and before it
+    serves requests: open the plugin's resources (transports, workers).
+
+    :param app: the Starlette application; ``app.state.settings`` holds the settings.
+    :return: nothing, or an awaitable that is awaited. A plugin that raises here is
+        logged and disabled; the instance keeps serving.
+    """
+
+
+@hookspec
+def salon_shutdown(app: Starlette) -> Any:
+    """Called when the instance stops: close what ``salon_startup`` opened.
+
+    :param app: the Starlette application.
+    :return: nothing, or an awaitable that is awaited.
+    """
+
+
+@hookspec
+def salon_routes() -> list[BaseRoute] | None:
+    """Called once while the application is built, to collect a plugin's routes.
+
+    :return: Starlette routes: an API under ``/api/<plugin>/...``, pages, webhooks.
+    """
+
+
+@hookspec(firstresult=True)
+def salon_audio_transport(settings: Any) -> Any:
+    """Called at start-up to get the object that carries rooms' audio (DESIGN.md
+    section 5): ``open``, ``close``, ``connect``, ``set_role``, ``set_muted``,
+    ``disconnect``, ``levels``.
+
+    :param settings: the instance's :class:`~salon.core.settings.Settings`.
+    :return: the transport, or None. Stops at first non-None result; exactly one
+        enabled plugin should provide it.
+    """
+
+
+# -- decisions ----------------------------------------------------------------------
+
+
+@hookspec
+def salon_permission(actor: User | None, action: str, resource: Any) -> bool | None:
+    """Called whenever Salon asks "may ACTOR do ACTION on RESOURCE".
+
+    :param actor: the user asking, or None for an anonymous visitor.
+    :param action: a dotted action name, listed in :mod:`salon.core.permissions`.
+    :param resource: what the action is on (a User, a Room, a RoomTarget, ...).
+    :return: True to allow, False to deny, None for no opinion (or an awaitable of
+        those). Any False denies; when all abstain, the core's default rule decides.
+    """
+
+
+@hookspec
+def salon_check_content(actor: User | None, kind: str, text: str) -> str | None:
+    """Called before user-written text is stored: room titles, bios, display names.
+
+    :param actor: the user writing it.
+    :param kind: what the text is, e.g. ``"room.title"``, ``"user.bio"``.
+    :param text: the text itself.
+    :return: a reason to refuse it (shown to the user), or None to accept.
+    """
+
+
+# -- events and extension points -------------------------------------------------
+
+
+@hookspec
+def salon_room_event(room: Room, event: RoomEvent) -> Any:
+    """Called after a room changed: opened, member joined or left, role changed, hand
+    raised, muted, ended. Called after the change is stored and sent to the room's
+    sockets, outside the room's lock.
+
+    :param room: the room's state after the change.
+    :param event: the change.
+    :return: nothing, or an awaitable that is awaited.
+    """
+
+
+@hookspec
+def salon_profile_extras(user: User, viewer: User | None) -> dict[str, Any] | None:
+    """Called when a profile is shown, to add data or actions (e.g. "send money").
+
+    :param user: whose profile it is.
+    :param viewer: who is looking, or None.
+    :return: a dict merged into the profile's ``extras``, or None.
+    """
+
+
+@hookspec
+def salon_hallway_rank(viewer: User | None, room: Room) -> int | None:
+    """Called for each room listed in a viewer's hallway, to raise it in the ranking.
+
+    :param viewer: who is looking, or None.
+    :param room: a live or scheduled room the viewer may see.
+    :return: a boost (higher ranks first, before the core's own order), or None.
+    """
+
+
+@hookspec
+def salon_activity_received(activity: dict[str, Any], sender: str) -> Any:
+    """Called by federation for a verified incoming activity that plugins may handle.
+
+    :param activity: the ActivityStreams activity, already signature-checked.
+    :param sender: the actor id that signed it.
+    :return: nothing, or an awaitable that is awaited.
+    """
+
+
+@hookspec
+def salon_object_for_federation(obj: Any) -> dict[str, Any] | None:
+    """Called when an object is serialised for federation, to extend its
+    ActivityStreams form.
+
+    :param obj: the Salon object (a User, a Room, ...).
+    :return: a dict of extra properties merged into the outgoing object, or None.
+    """

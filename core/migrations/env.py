@@ -1,0 +1,27 @@
+"""Alembic environment: Salon's migrations run against the configured database."""
+
+from __future__ import annotations
+
+from alembic import context
+from salon.core import models  # noqa: F401  (registers the core tables)
+from salon.core.db import make_sync_engine
+from sqlmodel import SQLModel
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations() -> None:
+    engine = make_sync_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations()

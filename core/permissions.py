@@ -1,0 +1,118 @@
+"""The one place that answers "may ACTOR do ACTION on RESOURCE".
+
+Every such question in Salon comes here. The ``salon_permission`` hook is asked
+first: any plugin answering False denies; otherwise any True allows; when all abstain
+the core's default rule below decides.
+
+Actions and their resources:
+
+============================  ===========================  =================================
+action                        resource                     default rule
+============================  ===========================  =================================
+``user.follow``               the User to follow           signed in, not oneself
+``user.view``                 the User                     anyone
+``instance.invite``           None                         admins
+``room.create``               None                         signed-in users
+``room.view``                 Room                         visibility (see below)
+``room.join``                 Room                         visibility, and not removed
+``room.open`` ... ``room.end``  RoomTarget(room, user_id)   the room's roles (core/rooms.py)
+============================  ===========================  =================================
+
+Room visibility: open rooms admit anyone; social rooms admit followers of anyone on
+stage; closed rooms admit their guest list; the creator and present members always
+see the room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import select
+
+from .db import Database
+from .errors import Forbidden
+from .models import Follow, User
+from .plugins import PluginManager
+from .rooms import Action, Room, RoomState, Visibility, refusal
+
+USER_FOLLOW = "user.follow"
+USER_VIEW = "user.view"
+INSTANCE_INVITE = "instance.invite"
+ROOM_CREATE = "room.create"
+ROOM_VIEW = "room.view"
+ROOM_JOIN = "room.join"
+ROOM_ACTIONS = frozenset(a.value for a in Action)
+
+
+@dataclass(frozen=True)
+class RoomTarget:
+    """A room action aimed at one member (or at the room, with ``user_id`` None)."""
+
+    room: Room
+    user_id: int | None = None
+
+
+class Permissions:
+    def __init__(self, plugins: PluginManager, db: Database):
+        self.plugins = plugins
+        self.db = db
+
+    async def allowed(self, actor: User | None, action: str, resource: Any = None) -> bool:
+        return (await self.decide(actor, action, resource)) is None
+
+    async def check(self, actor: User | None, action: str, resource: Any = None) -> None:
+        """Raise Forbidden, with the reason, unless ACTOR may do ACTION on RESOURCE."""
+        reason = await self.decide(actor, action, resource)
+        if reason is not None:
+            raise Forbidden(reason, code="forbidden")
+
+    async def decide(self, actor: User | None, action: str, resource: Any = None) -> str | None:
+        """None if allowed, else why not."""
+        opinions = await self.plugins.call(
+            "salon_permission", actor=actor, action=action, resource=resource
+        )
+        if any(o is False for o in opinions):
+            return f"not allowed to {action} here"
+        if any(o is True for o in opinions):
+            return None
+        return await self._default(actor, action, resource)
+
+    async def _default(self, actor: User | None, action: str, resource: Any) -> str | None:
+        if action == USER_VIEW:
+            return None
+        if actor is None:
+            return "sign in first"
+        if action == USER_FOLLOW:
+            return "you cannot follow yourself" if resource.id == actor.id else None
+        if action == INSTANCE_INVITE:
+            return None if actor.is_admin else "only admins can create invites"
+        if action == ROOM_CREATE:
+            return None
+        if action in (ROOM_VIEW, ROOM_JOIN):
+            return await self._room_access(actor, resource, action)
+        if action in ROOM_ACTIONS:
+            return refusal(resource.room, actor.id, action, resource.user_id)
+        return f"unknown action {action}"
+
+    async def _room_access(self, actor: User, room: Room, action: str) -> str | None:
+        if action == ROOM_JOIN and actor.id in room.removed:
+            return "you were removed from this room and cannot rejoin"
+        if room.state is RoomState.ENDED and action == ROOM_JOIN:
+            return "the room has ended"
+        if actor.id == room.creator_id or actor.id in room.members or actor.id in room.invited:
+            return None
+        if room.visibility is Visibility.OPEN:
+            return None
+        if room.visibility is Visibility.SOCIAL:
+            stage = {m.user_id for m in room.stage()} or {room.creator_id}
+            async with self.db.session() as session:
+                follow = (
+                    await session.exec(
+                        select(Follow.id).where(
+                            Follow.follower_id == actor.id, Follow.followee_id.in_(stage)
+                        )
+                    )
+                ).first()
+            return None if follow else "this room is for followers of its speakers"
+        return "this room is invite-only"

@@ -1,0 +1,272 @@
+"""Running room transitions: authorise, apply under the room's lock, store, announce.
+
+One transition is: ask permissions, load the room, apply the state machine, store it,
+publish the numbered events to the room's sockets (inside the lock, so a socket's
+snapshot and its event stream never overlap), then tell the audio transport and the
+``salon_room_event`` hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from . import permissions as perms
+from . import room_store
+from .db import Database
+from .errors import ValidationFailed
+from .events import EventHub
+from .models import RoomRow, User
+from .permissions import Permissions, RoomTarget
+from .plugins import PluginManager, await_me_maybe
+from .rooms import (
+    ENDED,
+    MEMBER_LEFT,
+    MEMBER_REMOVED,
+    MUTE_CHANGED,
+    OPENED,
+    ROLE_CHANGED,
+    Action,
+    Room,
+    RoomEvent,
+    RoomState,
+    Visibility,
+)
+
+logger = logging.getLogger(__name__)
+
+SELF_ACTIONS = frozenset({Action.MUTE, Action.MOVE_TO_AUDIENCE})
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+class RoomService:
+    def __init__(
+        self, db: Database, hub: EventHub, plugins: PluginManager, permissions: Permissions
+    ):
+        self.db = db
+        self.hub = hub
+        self.plugins = plugins
+        self.permissions = permissions
+        self.transport: Any = None
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def lock(self, room_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(room_id, asyncio.Lock())
+
+    async def check_content(self, actor: User | None, kind: str, text: str, field: str) -> None:
+        reasons = await self.plugins.call("salon_check_content", actor=actor, kind=kind, text=text)
+        if reasons:
+            raise ValidationFailed(f"{field}: {reasons[0]}", field=field, code="content_refused")
+
+    # -- creating and reading ------------------------------------------------
+
+    async def create(
+        self,
+        actor: User,
+        *,
+        title: str,
+        description: str = "",
+        visibility: Visibility = Visibility.OPEN,
+        scheduled_for: datetime | None = None,
+    ) -> dict[str, Any]:
+        await self.permissions.check(actor, perms.ROOM_CREATE)
+        await self.check_content(actor, "room.title", title, "title")
+        if description:
+            await self.check_content(actor, "room.description", description, "description")
+        row = RoomRow(
+            title=title,
+            description=description,
+            creator_id=actor.id,  # type: ignore[arg-type]
+            visibility=visibility.value,
+            scheduled_for=scheduled_for,
+        )
+        async with self.db.session() as session:
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+        logger.info("%s created room %s %r", actor.username, row.id, title)
+        if scheduled_for is None:
+            return await self.transition(row.id, actor, lambda room: room.open(actor.id))  # type: ignore[arg-type]
+        return await self.view(row.id, actor)  # type: ignore[arg-type]
+
+    async def load(self, room_id: int) -> Room:
+        async with self.db.session() as session:
+            _, room = await room_store.load(session, room_id)
+        return room
+
+    async def view(self, room_id: int, viewer: User | None) -> dict[str, Any]:
+        room = await self.load(room_id)
+        await self.permissions.check(viewer, perms.ROOM_VIEW, room)
+        return await self.room_json(room)
+
+    async def snapshot(self, room_id: int, viewer: User | None) -> tuple[dict[str, Any], Any]:
+        """A consistent snapshot and a subscription starting right after it."""
+        async with self.lock(room_id):
+            room = await self.load(room_id)
+            await self.permissions.check(viewer, perms.ROOM_VIEW, room)
+            epoch, seq = self.hub.position(room_id)
+            sub = self.hub.subscribe(room_id)
+        body = await self.room_json(room)
+        return {"type": "snapshot", "seq": seq, "epoch": epoch, "room": body}, sub
+
+    # -- transitions -------------------------------------------------------
+
+    async def join(self, room_id: int, actor: User) -> dict[str, Any]:
+        async def authorise(room: Room) -> None:
+            await self.permissions.check(actor, perms.ROOM_JOIN, room)
+
+        return await self.transition(
+            room_id, actor, lambda room: room.join(actor.id), authorise=authorise
+        )
+
+    async def moderate(
+        self, room_id: int, actor: User, action: Action, target_id: int | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A transition one member performs on another (or on the room)."""
+
+        async def authorise(room: Room) -> None:
+            if target_id == actor.id and action in SELF_ACTIONS:
+                return  # one's own microphone or stepping down: the room's rule alone
+            await self.permissions.check(actor, action.value, RoomTarget(room, target_id))
+
+        def apply(room: Room) -> list[RoomEvent]:
+            a = actor.id
+            match action:
+                case Action.OPEN:
+                    return room.open(a)
+                case Action.INVITE_TO_SPEAK:
+                    return room.invite_to_speak(a, target_id)
+                case Action.MOVE_TO_AUDIENCE:
+                    return room.move_to_audience(a, target_id)
+                case Action.MAKE_MODERATOR:
+                    return room.make_moderator(a, target_id)
+                case Action.MUTE:
+                    return room.set_muted(a, target_id, kwargs["muted"])
+                case Action.REMOVE:
+                    return room.remove(a, target_id)
+                case Action.INVITE:
+                    return room.invite_guest(a, target_id)
+                case Action.UPDATE:
+                    return room.update(a, **kwargs)
+                case Action.END:
+                    return room.end(a)
+            raise AssertionError(f"unhandled room action {action}")
+
+        needs_target = action not in (Action.OPEN, Action.END, Action.UPDATE)
+        if needs_target and target_id is not None:
+            await self._require_user(target_id)
+        return await self.transition(room_id, actor, apply, authorise=authorise)
+
+    async def transition(
+        self,
+        room_id: int,
+        actor: User,
+        apply: Callable[[Room], list[RoomEvent]],
+        *,
+        authorise: Callable[[Room], Any] | None = None,
+    ) -> dict[str, Any]:
+        async with self.lock(room_id):
+            async with self.db.session() as session:
+                row, room = await room_store.load(session, room_id)
+                if authorise is not None:
+                    await authorise(room)
+                events = apply(room)
+                await room_store.store(session, row, room)
+            users = await self.users(
+                [e.user_id for e in events if e.user_id] + list(room.members) + [room.creator_id]
+            )
+            for event in events:
+                self.hub.publish(room_id, self.event_json(room, event, users))
+            if room.state is RoomState.ENDED:
+                self.hub.close_room(room_id)
+        for event in events:
+            logger.info(
+                "room %s: %s (user %s, by %s)", room_id, event.kind, event.user_id, actor.username
+            )
+            await self._drive_transport(room, event)
+            await self.plugins.call("salon_room_event", room=room, event=event)
+        return self._room_json(room, users)
+
+    async def _drive_transport(self, room: Room, event: RoomEvent) -> None:
+        """Tell the audio transport what changed (it enforces moderators' mutes)."""
+        t = self.transport
+        if t is None:
+            return
+        try:
+            member = room.members.get(event.user_id) if event.user_id else None
+            if event.kind == OPENED:
+                await await_me_maybe(t.open(room.id))
+            elif event.kind == ENDED:
+                await await_me_maybe(t.close(room.id))
+            elif event.kind in (MEMBER_LEFT, MEMBER_REMOVED):
+                await await_me_maybe(t.disconnect(room.id, event.user_id))
+            elif event.kind == ROLE_CHANGED and member:
+                await await_me_maybe(t.set_role(room.id, member.user_id, member.role.value))
+            elif event.kind == MUTE_CHANGED and member:
+                await await_me_maybe(t.set_muted(room.id, member.user_id, member.muted))
+        except Exception:
+            logger.exception("audio transport failed on %s in room %s", event.kind, room.id)
+
+    # -- serialising ------------------------------------------------------
+
+    async def _require_user(self, user_id: int) -> User:
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise ValidationFailed(f"no user with id {user_id}", field="user_id", code="not_found")
+        return user
+
+    async def users(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        async with self.db.session() as session:
+            rows = (await session.exec(select(User).where(User.id.in_(wanted)))).all()
+        return {u.id: user_summary(u) for u in rows}  # type: ignore[misc]
+
+    async def room_json(self, room: Room) -> dict[str, Any]:
+        users = await self.users([*room.members, room.creator_id])
+        return self._room_json(room, users)
+
+    def _room_json(self, room: Room, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        def member(m: Any) -> dict[str, Any]:
+            return {**m.to_dict(), "user": users.get(m.user_id)}
+
+        return {
+            "id": room.id,
+            "title": room.title,
+            "description": room.description,
+            "state": room.state.value,
+            "visibility": room.visibility.value,
+            "creator": users.get(room.creator_id),
+            "scheduled_for": room.scheduled_for.isoformat() if room.scheduled_for else None,
+            "stage": [member(m) for m in room.stage()],
+            "audience": [member(m) for m in room.audience()],
+            "listener_count": len(room.members),
+        }
+
+    def event_json(
+        self, room: Room, event: RoomEvent, users: dict[int, dict[str, Any]]
+    ) -> dict[str, Any]:
+        m = room.members.get(event.user_id) if event.user_id is not None else None
+        return {
+            "kind": event.kind,
+            "user_id": event.user_id,
+            "actor_id": event.actor_id,
+            "user": users.get(event.user_id) if event.user_id else None,
+            "member": {**m.to_dict(), "user": users.get(m.user_id)} if m else None,
+            "room": {
+                "title": room.title,
+                "description": room.description,
+                "state": room.state.value,
+                "listener_count": len(room.members),
+            },
+        }

@@ -1,0 +1,245 @@
+"""Sign-up, log in and out, API tokens and invite codes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import permissions as perms
+from ..api import endpoint, no_content, ok, path_int, read_json
+from ..auth import (
+    SESSION_KEY,
+    check_password,
+    check_username,
+    hash_password,
+    issue_credential,
+    require_user,
+    verify_password,
+)
+from ..errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from ..models import AuthToken, Invite, User
+from ..schemas import (
+    EmptyBody,
+    InviteCreated,
+    LoginBody,
+    Me,
+    SignupBody,
+    TokenBody,
+    TokenCreated,
+    TokenInfo,
+    TokenList,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def me_json(user: User) -> Me:
+    return Me(
+        id=user.id,  # type: ignore[arg-type]
+        username=user.username,
+        display_name=user.display_name,
+        bio=user.bio,
+        is_admin=user.is_admin,
+    )
+
+
+async def _start_session(request: Request, user: User) -> None:
+    async with request.app.state.db.session() as session:
+        secret, _ = await issue_credential(session, user, kind="session", name="browser")
+    request.session[SESSION_KEY] = secret
+
+
+@endpoint(
+    "POST",
+    "/api/auth/signup",
+    summary="Create an account and sign in (sets the session cookie)",
+    body=SignupBody,
+    response=Me,
+    status=201,
+    auth=False,
+    tag="accounts",
+)
+async def signup(request: Request) -> Response:
+    body = await read_json(request, SignupBody)
+    username = check_username(body.username.lower())
+    check_password(body.password)
+    services = request.app.state
+    await services.rooms.check_content(None, "user.display_name", body.display_name, "display_name")
+    mode = services.settings.instance.registration
+    if mode == "closed":
+        raise Forbidden("registration is closed on this instance", code="registration_closed")
+    async with services.db.session() as session:
+        invite = None
+        if mode == "invite":
+            if not body.invite_code:
+                raise ValidationFailed("this instance needs an invite code", field="invite_code")
+            invite = (
+                await session.exec(select(Invite).where(Invite.code == body.invite_code))
+            ).first()
+            if invite is None or invite.used_by is not None:
+                raise ValidationFailed("the invite code is unknown or used", field="invite_code")
+        user = User(
+            username=username,
+            display_name=body.display_name or username,
+            password_hash=hash_password(body.password),
+        )
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict("that username is taken", field="username") from None
+        if invite is not None:
+            invite.used_by, invite.used_at = user.id, datetime.now(UTC)
+            session.add(invite)
+        await session.commit()
+        await session.refresh(user)
+    logger.info("signed up %s (registration %s)", user.username, mode)
+    await _start_session(request, user)
+    return ok(me_json(user), 201)
+
+
+async def _check_login(request: Request, username: str, password: str) -> User:
+    async with request.app.state.db.session() as session:
+        user = (await session.exec(select(User).where(User.username == username.lower()))).first()
+    if user is None or not verify_password(user.password_hash, password):
+        logger.info("failed login for %r", username)
+        raise Unauthenticated("wrong username or password", code="bad_credentials")
+    return user
+
+
+@endpoint(
+    "POST",
+    "/api/auth/login",
+    summary="Sign in with a password (sets the session cookie)",
+    body=LoginBody,
+    response=Me,
+    auth=False,
+    tag="accounts",
+)
+async def login(request: Request) -> Response:
+    body = await read_json(request, LoginBody)
+    user = await _check_login(request, body.username, body.password)
+    await _start_session(request, user)
+    logger.info("%s logged in", user.username)
+    return ok(me_json(user))
+
+
+@endpoint(
+    "POST",
+    "/api/auth/logout",
+    summary="End this session or revoke the presented token",
+    body=EmptyBody,
+    status=204,
+    tag="accounts",
+)
+async def logout(request: Request) -> Response:
+    user = await require_user(request)
+    await read_json(request, EmptyBody)
+    credential_id = request.scope.get("salon_credential_id")
+    async with request.app.state.db.session() as session:
+        row = await session.get(AuthToken, credential_id)
+        if row is not None:
+            await session.delete(row)
+            await session.commit()
+    request.session.pop(SESSION_KEY, None)
+    logger.info("%s logged out", user.username)
+    return no_content()
+
+
+@endpoint(
+    "POST",
+    "/api/auth/token",
+    summary="Exchange a username and password for an API token",
+    body=TokenBody,
+    response=TokenCreated,
+    status=201,
+    auth=False,
+    tag="accounts",
+)
+async def create_token(request: Request) -> Response:
+    body = await read_json(request, TokenBody)
+    user = await _check_login(request, body.username, body.password)
+    async with request.app.state.db.session() as session:
+        secret, row = await issue_credential(session, user, kind="api", name=body.name)
+    logger.info("%s created API token %s (%s)", user.username, row.id, body.name)
+    return ok(TokenCreated(id=row.id, name=row.name, token=secret), 201)  # type: ignore[arg-type]
+
+
+@endpoint(
+    "GET",
+    "/api/tokens",
+    summary="List my sessions and API tokens",
+    response=TokenList,
+    tag="accounts",
+)
+async def list_tokens(request: Request) -> Response:
+    user = await require_user(request)
+    current = request.scope.get("salon_credential_id")
+    async with request.app.state.db.session() as session:
+        rows = (
+            await session.exec(
+                select(AuthToken).where(AuthToken.user_id == user.id).order_by(AuthToken.id)
+            )
+        ).all()
+    tokens = [
+        TokenInfo(
+            id=r.id,  # type: ignore[arg-type]
+            kind=r.kind,
+            name=r.name,
+            created_at=r.created_at,
+            last_used_at=r.last_used_at,
+            current=r.id == current,
+        )
+        for r in rows
+    ]
+    return ok(TokenList(tokens=tokens))
+
+
+@endpoint(
+    "DELETE",
+    "/api/tokens/{token_id}",
+    summary="Revoke one of my sessions or API tokens",
+    status=204,
+    tag="accounts",
+)
+async def revoke_token(request: Request) -> Response:
+    user = await require_user(request)
+    token_id = path_int(request, "token_id")
+    async with request.app.state.db.session() as session:
+        row = await session.get(AuthToken, token_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound(f"you have no token with id {token_id}", field="token_id")
+        await session.delete(row)
+        await session.commit()
+    logger.info("%s revoked token %s", user.username, token_id)
+    return no_content()
+
+
+@endpoint(
+    "POST",
+    "/api/invites",
+    summary="Create a single-use invite code (admins)",
+    body=EmptyBody,
+    response=InviteCreated,
+    status=201,
+    tag="accounts",
+)
+async def create_invite(request: Request) -> Response:
+    user = await require_user(request)
+    await read_json(request, EmptyBody)
+    await request.app.state.permissions.check(user, perms.INSTANCE_INVITE)
+    code = secrets.token_urlsafe(12)
+    async with request.app.state.db.session() as session:
+        session.add(Invite(code=code, created_by=user.id))  # type: ignore[arg-type]
+        await session.commit()
+    logger.info("%s created an invite code", user.username)
+    return ok(InviteCreated(code=code), 201)
+
+
+routes = [signup, login, logout, create_token, list_tokens, revoke_token, create_invite]

@@ -1,0 +1,91 @@
+"""The web client's pages: server-rendered templates; live parts are small JS modules
+in core/web/static that talk to the JSON API and the room socket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ..auth import current_user
+from ..errors import SalonError
+from ..hallway import hallway
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+templates = Jinja2Templates(directory=WEB / "templates")
+
+
+async def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    user = await current_user(request)
+    settings = request.app.state.settings
+    context.update(
+        user=user,
+        instance_name=settings.instance.name,
+        registration=settings.instance.registration,
+    )
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+async def home(request: Request) -> Response:
+    viewer = await current_user(request)
+    rooms = await hallway(request.app.state.rooms, viewer)
+    return await render(request, "hallway.html", rooms=rooms)
+
+
+async def signup_page(request: Request) -> Response:
+    return await render(request, "auth.html", mode="signup")
+
+
+async def login_page(request: Request) -> Response:
+    return await render(request, "auth.html", mode="login")
+
+
+async def new_room_page(request: Request) -> Response:
+    if await current_user(request) is None:
+        return RedirectResponse("/login?next=/rooms/new", status_code=303)
+    return await render(request, "new_room.html")
+
+
+async def room_page(request: Request) -> Response:
+    raw = request.path_params["room_id"]
+    if not raw.isdigit():
+        return await not_found_page(request)
+    viewer = await current_user(request)
+    try:
+        room = await request.app.state.rooms.view(int(raw), viewer)
+    except SalonError as exc:
+        if exc.status == 404:
+            return await not_found_page(request)
+        return await render(request, "message.html", status=exc.status, message=exc.message)
+    return await render(request, "room.html", room=room)
+
+
+async def profile_page(request: Request) -> Response:
+    return await render(request, "profile.html", username=request.path_params["username"])
+
+
+async def settings_page(request: Request) -> Response:
+    if await current_user(request) is None:
+        return RedirectResponse("/login?next=/settings", status_code=303)
+    return await render(request, "settings.html")
+
+
+async def not_found_page(request: Request) -> Response:
+    return await render(request, "message.html", status=404, message="Nothing here.")
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/signup", signup_page, name="signup"),
+    Route("/login", login_page, name="login"),
+    Route("/rooms/new", new_room_page, name="new_room"),
+    Route("/rooms/{room_id}", room_page, name="room"),
+    Route("/users/{username}", profile_page, name="profile"),
+    Route("/settings", settings_page, name="settings"),
+    Mount("/static", app=StaticFiles(directory=WEB / "static"), name="static"),
+]

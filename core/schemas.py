@@ -1,0 +1,187 @@
+"""The JSON shapes of the HTTP API: request bodies and responses.
+
+These models validate what comes in and document (in ``/api/openapi.json``) what goes
+out. Unknown fields in a request body are refused, so a misspelt field is an error,
+not silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .rooms import Visibility
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+class SignupBody(Body):
+    username: str = Field(min_length=2, max_length=30)
+    password: str = Field(min_length=8, max_length=200)
+    display_name: str = Field("", max_length=60)
+    invite_code: str | None = Field(None, max_length=64)
+
+
+class LoginBody(Body):
+    username: str = Field(min_length=1, max_length=30)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenBody(Body):
+    username: str = Field(min_length=1, max_length=30)
+    password: str = Field(min_length=1, max_length=200)
+    name: str = Field("api", min_length=1, max_length=100)
+
+
+class ProfileBody(Body):
+    display_name: str | None = Field(None, max_length=60)
+    bio: str | None = Field(None, max_length=500)
+
+
+class RoomBody(Body):
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field("", max_length=1000)
+    visibility: Visibility = Visibility.OPEN
+    scheduled_for: datetime | None = Field(
+        None, description="ISO 8601 with a time zone; omit to open the room now"
+    )
+
+    @field_validator("scheduled_for")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone, e.g. 2026-12-01T18:00:00+00:00")
+        return value
+
+
+class RoomUpdateBody(Body):
+    title: str | None = Field(None, min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=1000)
+
+
+class TargetBody(Body):
+    user_id: int = Field(gt=0)
+
+
+class MuteBody(Body):
+    user_id: int = Field(gt=0)
+    muted: bool
+
+
+class EmptyBody(Body):
+    pass
+
+
+# -- responses -----------------------------------------------------------------------
+
+
+class UserSummary(BaseModel):
+    id: int
+    username: str
+    display_name: str
+
+
+class Me(UserSummary):
+    bio: str
+    is_admin: bool
+
+
+class Profile(UserSummary):
+    bio: str
+    followers_count: int
+    following_count: int
+    followed_by_viewer: bool
+    extras: dict[str, Any]
+
+
+class UserList(BaseModel):
+    users: list[UserSummary]
+
+
+class TokenCreated(BaseModel):
+    id: int
+    name: str
+    token: str = Field(description="shown once; send it as 'Authorization: Bearer <token>'")
+
+
+class TokenInfo(BaseModel):
+    id: int
+    kind: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfo]
+
+
+class InviteCreated(BaseModel):
+    code: str
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    user: UserSummary | None
+    role: str
+    on_stage: bool
+    hand_raised: bool
+    invited_to_speak: bool
+    muted: bool
+    muted_by_moderator: bool
+    joined_order: int
+
+
+class RoomOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    state: str
+    visibility: str
+    creator: UserSummary | None
+    scheduled_for: datetime | None
+    stage: list[MemberOut]
+    audience: list[MemberOut]
+    listener_count: int
+
+
+class HallwayRoom(RoomOut):
+    followed_people: int
+
+
+class Hallway(BaseModel):
+    rooms: list[HallwayRoom]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class PluginState(BaseModel):
+    name: str
+    version: str | None
+    enabled: bool
+    state: str
+    reason: str | None
+
+
+class PluginList(BaseModel):
+    plugins: list[PluginState]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,1 @@
+"""Salon's server-to-server protocol (see DESIGN.md section 6)."""
