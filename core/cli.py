@@ -98,6 +98,7 @@ def serve(config_file: str | None, host: str | None, port: int | None) -> None:
         log_level=settings.server.log_level,
         proxy_headers=True,
         access_log=False,
+        ws="websockets-sansio",
     )
 
 
