@@ -13,7 +13,8 @@ action                        resource                     default rule
 ``user.view``                 the User                     anyone
 ``instance.invite``           None                         admins
 ``room.create``               None                         signed-in users
-``room.view``                 Room                         visibility (see below)
+``room.view``                 Room                         visibility (see below); open
+                                                           rooms also to anonymous visitors
 ``room.join``                 Room                         visibility, and not removed
 ``room.open`` ... ``room.end``  RoomTarget(room, user_id)   the room's roles (core/rooms.py)
 ============================  ===========================  =================================
@@ -81,6 +82,9 @@ class Permissions:
     async def _default(self, actor: User | None, action: str, resource: Any) -> str | None:
         if action == USER_VIEW:
             return None
+        if action == ROOM_VIEW and actor is None:
+            # Open rooms are for anyone, signed in or not; the others need a who.
+            return None if resource.visibility is Visibility.OPEN else "sign in first"
         if actor is None:
             return "sign in first"
         if action == USER_FOLLOW:

@@ -97,7 +97,8 @@ class LiveServer:
             )
             assert r.status_code == 201, r.text
             user = r.json()
-            r = anonymous.post("/api/auth/token", json={"username": username, "password": password})
+        with self.client() as fresh:
+            r = fresh.post("/api/auth/token", json={"username": username, "password": password})
             assert r.status_code == 201, r.text
         return Api(self, user, r.json()["token"])
 
