@@ -6,12 +6,14 @@ of them, so a client that reconnects with ``?since=N`` receives what it missed. 
 a client presenting another epoch receives a new snapshot instead of wrong events.
 
 Publishing never blocks: each subscriber has a bounded queue; one that falls that
-far behind is cut off (it reconnects with ``since`` and catches up or resyncs).
+far behind is cut off (it reconnects with ``since`` and catches up or resyncs). A
+message is serialised once, when published, whatever the number of sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -21,10 +23,19 @@ HISTORY = 500
 QUEUE_SIZE = 1000
 
 
+@dataclass(frozen=True)
+class Message:
+    """A numbered event and its JSON text, as sent on every socket."""
+
+    seq: int
+    body: dict[str, Any]
+    text: str
+
+
 @dataclass
 class Subscription:
     room_id: int
-    queue: asyncio.Queue[dict[str, Any] | None]
+    queue: asyncio.Queue[Message | None]
     overflowed: bool = False
 
 
@@ -32,7 +43,7 @@ class Subscription:
 class Channel:
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     seq: int = 0
-    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    history: deque[Message] = field(default_factory=lambda: deque(maxlen=HISTORY))
     subscribers: set[int] = field(default_factory=set)
 
 
@@ -50,12 +61,13 @@ class EventHub:
         ch = self.channel(room_id)
         return ch.epoch, ch.seq
 
-    def publish(self, room_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    def publish(self, room_id: int, payload: dict[str, Any]) -> Message:
         """Number PAYLOAD with the room's next sequence number and hand it to every
         subscriber. Returns the numbered message."""
         ch = self.channel(room_id)
         ch.seq += 1
-        message = {"type": "event", "seq": ch.seq, "epoch": ch.epoch, **payload}
+        body = {"type": "event", "seq": ch.seq, "epoch": ch.epoch, **payload}
+        message = Message(ch.seq, body, json.dumps(body, separators=(",", ":")))
         ch.history.append(message)
         for key in list(ch.subscribers):
             sub = self._subs[key]
@@ -70,16 +82,16 @@ class EventHub:
                 sub.queue.put_nowait(None)
         return message
 
-    def missed(self, room_id: int, epoch: str, since: int) -> list[dict[str, Any]] | None:
+    def missed(self, room_id: int, epoch: str, since: int) -> list[Message] | None:
         """Events after SINCE, or None when they are no longer held (resync needed)."""
         ch = self.channel(room_id)
         if epoch != ch.epoch or since > ch.seq or since < 0:
             return None
         if since == ch.seq:
             return []
-        if not ch.history or ch.history[0]["seq"] > since + 1:
+        if not ch.history or ch.history[0].seq > since + 1:
             return None
-        return [m for m in ch.history if m["seq"] > since]
+        return [m for m in ch.history if m.seq > since]
 
     def subscribe(self, room_id: int) -> Subscription:
         sub = Subscription(room_id=room_id, queue=asyncio.Queue(maxsize=QUEUE_SIZE))

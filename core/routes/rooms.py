@@ -222,8 +222,8 @@ async def room_socket(websocket: WebSocket) -> None:
             await websocket.send_json(snapshot)
         else:
             for message in backlog:
-                if message["seq"] <= snapshot["seq"]:
-                    await websocket.send_json(message)
+                if message.seq <= snapshot["seq"]:
+                    await websocket.send_text(message.text)
         await _pump(websocket, sub)
     except (WebSocketDisconnect, ConnectionError):
         pass
@@ -268,7 +268,7 @@ async def _pump(websocket: WebSocket, sub: Any) -> None:
                 if websocket.application_state == WebSocketState.CONNECTED:
                     await websocket.close(code=code)
                 return
-            await websocket.send_json(message)
+            await websocket.send_text(message.text)
     finally:
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)

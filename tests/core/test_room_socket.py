@@ -202,7 +202,8 @@ def test_event_hub_history_and_resync_rules() -> None:
         hub.publish(1, {"kind": "x", "i": i})
     assert hub.missed(1, epoch, 600) == []
     tail = hub.missed(1, epoch, 550)
-    assert tail is not None and [m["seq"] for m in tail] == list(range(551, 601))
+    assert tail is not None and [m.seq for m in tail] == list(range(551, 601))
+    assert [m.body["i"] for m in tail] == list(range(550, 600))
     # Older than the history holds, another epoch, or from the future: resync.
     assert hub.missed(1, epoch, 10) is None
     assert hub.missed(1, "nope", 590) is None
@@ -221,4 +222,6 @@ async def test_event_hub_cuts_off_a_subscriber_that_falls_behind() -> None:
     assert slow.queue.get_nowait() is None
     fast = hub.subscribe(7)
     hub.publish(7, {"i": "next"})
-    assert fast.queue.get_nowait()["i"] == "next"
+    message = fast.queue.get_nowait()
+    assert message is not None and message.body["i"] == "next"
+    assert json.loads(message.text) == message.body
