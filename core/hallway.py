@@ -31,7 +31,7 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
                 .limit(MAX_ROOMS)
             )
         ).all()
-        rooms = [(await room_store.load(session, r.id))[1] for r in rows]  # type: ignore[arg-type]
+        rooms = await room_store.load_many(session, rows)
         following: set[int] = set()
         if viewer is not None:
             following = set(

@@ -175,11 +175,11 @@ class RoomService:
     ) -> dict[str, Any]:
         async with self.lock(room_id):
             async with self.db.session() as session:
-                row, room = await room_store.load(session, room_id)
+                stored, room = await room_store.load(session, room_id)
                 if authorise is not None:
                     await authorise(room)
                 events = apply(room)
-                await room_store.store(session, row, room)
+                await room_store.store(session, stored, room)
             users = await self.users(
                 [e.user_id for e in events if e.user_id] + list(room.members) + [room.creator_id]
             )
