@@ -33,7 +33,7 @@ CSRF_HEADER = "x-csrf-token"
 def create_app(
     settings: Settings,
     *,
-    extra_plugins: Iterable[tuple[str, ModuleType]] = (),
+    extra_plugins: Iterable[tuple[str, ModuleType | object]] = (),
     migrate: bool = True,
 ) -> Starlette:
     """Build the instance. Raises ConfigError when settings or plugins are invalid."""
@@ -53,8 +53,11 @@ def create_app(
         app.state.plugin_settings = {
             name: info.settings for name, info in plugins.plugins.items() if info.settings
         }
-        room_service.transport = plugins.hook.salon_audio_transport(settings=settings)
         failed = await plugins.startup(app)
+        for name in failed:
+            app.state.plugin_settings.pop(name, None)
+        # Asked after start-up, so a transport whose plugin failed to start is not used.
+        room_service.transport = plugins.hook.salon_audio_transport(settings=settings)
         running = [n for n, i in plugins.plugins.items() if i.state == "running"]
         logger.info(
             "Salon %r serving %s; plugins running: %s%s",

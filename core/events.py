@@ -22,6 +22,12 @@ from typing import Any
 HISTORY = 500
 QUEUE_SIZE = 1000
 
+# Close codes of the room socket (4000-4999 is the application's range).
+CLOSE_RESYNC = 4000  # fell behind; reconnect with ?since= to catch up
+CLOSE_ENDED = 4001  # the room ended
+CLOSE_FORBIDDEN = 4003  # not (or no longer) allowed to follow this room
+CLOSE_NOT_FOUND = 4004  # no such room
+
 
 @dataclass(frozen=True)
 class Message:
@@ -36,7 +42,9 @@ class Message:
 class Subscription:
     room_id: int
     queue: asyncio.Queue[Message | None]
+    user_id: int | None = None
     overflowed: bool = False
+    close_code: int | None = None
 
 
 @dataclass
@@ -93,8 +101,10 @@ class EventHub:
             return None
         return [m for m in ch.history if m.seq > since]
 
-    def subscribe(self, room_id: int) -> Subscription:
-        sub = Subscription(room_id=room_id, queue=asyncio.Queue(maxsize=QUEUE_SIZE))
+    def subscribe(self, room_id: int, user_id: int | None = None) -> Subscription:
+        sub = Subscription(
+            room_id=room_id, queue=asyncio.Queue(maxsize=QUEUE_SIZE), user_id=user_id
+        )
         self._subs[id(sub)] = sub
         self.channel(room_id).subscribers.add(id(sub))
         return sub
@@ -103,12 +113,16 @@ class EventHub:
         self._subs.pop(id(sub), None)
         self.channel(sub.room_id).subscribers.discard(id(sub))
 
-    def close_room(self, room_id: int) -> None:
-        """Tell every subscriber of ROOM_ID that the stream is over."""
+    def close_room(self, room_id: int, user_id: int | None = None, code: int | None = None) -> None:
+        """End the stream for every subscriber of ROOM_ID (or only USER_ID's), after the
+        messages already queued; CODE is the socket close code to use."""
         ch = self.channel(room_id)
         for key in list(ch.subscribers):
-            sub = self._subs.pop(key)
-            ch.subscribers.discard(key)
+            sub = self._subs[key]
+            if user_id is not None and sub.user_id != user_id:
+                continue
+            self.unsubscribe(sub)
+            sub.close_code = code
             try:
                 sub.queue.put_nowait(None)
             except asyncio.QueueFull:

@@ -20,7 +20,7 @@ from . import permissions as perms
 from . import room_store
 from .db import Database
 from .errors import ValidationFailed
-from .events import EventHub
+from .events import CLOSE_ENDED, CLOSE_FORBIDDEN, EventHub
 from .models import RoomRow, User
 from .permissions import Permissions, RoomTarget
 from .plugins import PluginManager, await_me_maybe
@@ -113,7 +113,7 @@ class RoomService:
             room = await self.load(room_id)
             await self.permissions.check(viewer, perms.ROOM_VIEW, room)
             epoch, seq = self.hub.position(room_id)
-            sub = self.hub.subscribe(room_id)
+            sub = self.hub.subscribe(room_id, viewer.id if viewer else None)
         body = await self.room_json(room)
         return {"type": "snapshot", "seq": seq, "epoch": epoch, "room": body}, sub
 
@@ -185,8 +185,11 @@ class RoomService:
             )
             for event in events:
                 self.hub.publish(room_id, self.event_json(room, event, users))
+                if event.kind == MEMBER_REMOVED and event.user_id is not None:
+                    # A removed member's sockets end after that event (and don't retry).
+                    self.hub.close_room(room_id, event.user_id, code=CLOSE_FORBIDDEN)
             if room.state is RoomState.ENDED:
-                self.hub.close_room(room_id)
+                self.hub.close_room(room_id, code=CLOSE_ENDED)
         for event in events:
             logger.info(
                 "room %s: %s (user %s, by %s)", room_id, event.kind, event.user_id, actor.username

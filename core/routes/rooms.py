@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from ..api import endpoint, ok, path_int, read_json
 from ..auth import current_user, require_user
 from ..errors import Forbidden, SalonError
+from ..events import CLOSE_ENDED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_RESYNC
 from ..hallway import hallway
 from ..rooms import Action, Room, RoomEvent
 from ..schemas import (
@@ -28,12 +29,6 @@ from ..schemas import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Close codes of the room socket (the 4000-4999 range is the application's).
-CLOSE_RESYNC = 4000  # fell behind; reconnect with ?since= to catch up
-CLOSE_ENDED = 4001  # the room ended
-CLOSE_FORBIDDEN = 4003
-CLOSE_NOT_FOUND = 4004
 
 
 @endpoint(
@@ -220,6 +215,9 @@ async def room_socket(websocket: WebSocket) -> None:
             backlog = hub.missed(room_id, epoch, int(since))
         if backlog is None:
             await websocket.send_json(snapshot)
+            if snapshot["room"]["state"] == "ended":
+                await websocket.close(code=CLOSE_ENDED)
+                return
         else:
             for message in backlog:
                 if message.seq <= snapshot["seq"]:
@@ -264,7 +262,7 @@ async def _pump(websocket: WebSocket, sub: Any) -> None:
                 return
             message = getter.result()
             if message is None:
-                code = CLOSE_RESYNC if sub.overflowed else CLOSE_ENDED
+                code = sub.close_code or (CLOSE_RESYNC if sub.overflowed else CLOSE_ENDED)
                 if websocket.application_state == WebSocketState.CONNECTED:
                     await websocket.close(code=code)
                 return

@@ -225,3 +225,42 @@ async def test_event_hub_cuts_off_a_subscriber_that_falls_behind() -> None:
     message = fast.queue.get_nowait()
     assert message is not None and message.body["i"] == "next"
     assert json.loads(message.text) == message.body
+
+
+async def test_removed_members_socket_ends_after_the_removal(server: LiveServer) -> None:
+    host, guest = server.signup("host"), server.signup("guest")
+    room = host.open_room("Private", visibility="closed")
+    host.post(f"/api/rooms/{room['id']}/guests", {"user_id": guest.id})
+    assert guest.post(f"/api/rooms/{room['id']}/join").status_code == 200
+    async with (
+        websockets.connect(
+            socket_url(server, room["id"]), additional_headers=guest.ws_headers()
+        ) as ws,
+        websockets.connect(
+            socket_url(server, room["id"]), additional_headers=host.ws_headers()
+        ) as host_ws,
+    ):
+        await receive(ws)
+        await receive(host_ws)
+        host.post(f"/api/rooms/{room['id']}/remove", {"user_id": guest.id})
+        removed = await receive(ws)
+        assert removed["kind"] == "member_removed" and removed["user_id"] == guest.id
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await receive(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+        # Everyone else keeps following the room.
+        assert (await receive(host_ws))["kind"] == "member_removed"
+        host.patch(f"/api/rooms/{room['id']}", {"title": "Still here"})
+        assert (await receive(host_ws))["kind"] == "updated"
+
+
+async def test_socket_on_an_ended_room_gets_the_snapshot_and_closes(server: LiveServer) -> None:
+    host = server.signup("host")
+    room = host.open_room()
+    host.post(f"/api/rooms/{room['id']}/end")
+    async with websockets.connect(socket_url(server, room["id"])) as ws:
+        snap = await receive(ws)
+        assert snap["type"] == "snapshot" and snap["room"]["state"] == "ended"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
