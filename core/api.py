@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
+from .schemas import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request], Awaitable[Response]]
@@ -91,6 +92,8 @@ async def read_json(request: Request, model: type[M]) -> M:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+        except RecursionError:
+            raise BadRequest("the JSON is nested too deeply", code="malformed_json") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="malformed_json")
     try:
@@ -105,7 +108,7 @@ async def read_json(request: Request, model: type[M]) -> M:
 def path_int(request: Request, name: str) -> int:
     """An integer id from the path; a malformed one is an unknown resource (404)."""
     raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or len(raw) > 18 or int(raw) > MAX_ID:
         raise NotFound(f"{name} must be a positive integer id, got {raw!r}", field=name)
     return int(raw)
 

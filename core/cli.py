@@ -24,7 +24,7 @@ from .auth import check_password, check_username, hash_password
 from .errors import ConfigError, SalonError
 from .models import User
 from .plugins import PluginManager
-from .settings import Settings, load_settings
+from .settings import Settings, load_settings, write_private_file
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -169,17 +169,16 @@ def init(directory: Path, name: str, base_url: str, port: int, force: bool) -> N
     import secrets as _secrets
 
     config.write_text(text)
-    secret.write_text(_secrets.token_urlsafe(48))
-    secret.chmod(0o600)
+    write_private_file(secret, _secrets.token_urlsafe(48).encode())
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key.write_bytes(
+    write_private_file(
+        key,
         private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key.chmod(0o600)
     public.write_bytes(
         private.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

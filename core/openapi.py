@@ -68,8 +68,13 @@ def build(routes: list[Any], title: str) -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": ref(doc.response, "serialization")}},
             }
-        else:
+        elif doc.status == 204:
             op["responses"][str(doc.status)] = {"description": "done"}
+        else:  # a JSON answer without a declared model (this document itself)
+            op["responses"][str(doc.status)] = {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
         if doc.auth:
             op["security"] = [{"bearer": []}, {"session": []}]
         paths.setdefault(doc.path, {})[doc.method] = op

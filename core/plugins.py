@@ -83,6 +83,7 @@ class PluginManager:
         Raises ConfigError for an unknown plugin name, a misspelled hook or bad
         plugin settings: those are the admin's to fix, so start-up stops.
         """
+        extra = list(extra)  # iterated twice below; a generator would be empty the second time
         available = installed_plugins()
         for name, ep in available.items():
             dist = ep.dist
@@ -94,7 +95,8 @@ class PluginManager:
             )
         enabled = list(settings.plugins.enabled)
         for name, module in extra:
-            self.plugins[name] = PluginInfo(name=name, module=module.__name__)
+            module_name = getattr(module, "__name__", type(module).__qualname__)
+            self.plugins[name] = PluginInfo(name=name, module=module_name)
             enabled.append(name)
         unknown = [n for n in enabled if n not in self.plugins]
         if unknown:

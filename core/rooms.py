@@ -96,6 +96,7 @@ class Member:
             "muted": self.muted,
             "muted_by_moderator": self.muted_by_moderator,
             "joined_order": self.joined_order,
+            "stage_order": self.stage_order,
         }
 
 
@@ -369,15 +370,19 @@ class Room:
     def _succession(self) -> list[RoomEvent]:
         if not self.members:
             return self._end(None)
-        if self.hosts():
+        hosts = self.hosts()
+        if len(hosts) == 1 and hosts[0].muted_by_moderator:
+            # Nobody may act on a sole host, so a mute on them could never be lifted.
+            hosts[0].muted_by_moderator = False
+            return [RoomEvent(MUTE_CHANGED, user_id=hosts[0].user_id, data=_m(hosts[0]))]
+        if hosts:
             return []
         for role in (Role.MODERATOR, Role.SPEAKER):
             candidates = [m for m in self.members.values() if m.role is role]
             if candidates:
                 heir = min(candidates, key=lambda m: m.stage_order or 0)
                 heir.role = Role.HOST
-                # Nobody may act on a sole host, so a moderator's mute could never be lifted.
-                heir.muted_by_moderator = False
+                heir.muted_by_moderator = False  # as for a sole host, above
                 return [RoomEvent(ROLE_CHANGED, user_id=heir.user_id, data=_m(heir))]
         # Nobody is left on stage to carry the room: it ends.
         return self._end(None)

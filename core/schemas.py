@@ -7,16 +7,27 @@ not silently ignored.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .rooms import Visibility
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have: ids are 32-bit INTEGER columns (PostgreSQL)."""
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it here, naming the field, not in the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 # -- requests ------------------------------------------------------------------------
@@ -53,11 +64,27 @@ class RoomBody(Body):
         None, description="ISO 8601 with a time zone; omit to open the room now"
     )
 
+    @field_validator("scheduled_for", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        # pydantic would read a number as a Unix timestamp: 12345 is not "ISO 8601".
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time string")
+        return value
+
     @field_validator("scheduled_for")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a time zone, e.g. 2026-12-01T18:00:00+00:00")
+        if value is not None:
+            try:
+                value.astimezone(UTC)  # stored in UTC: year 1 at +05:00 has no UTC form
+            except OverflowError:
+                raise ValueError("is out of range once converted to UTC") from None
+            # A minute of slack for clocks and slow forms; earlier than that is a mistake.
+            if value < datetime.now(UTC) - timedelta(minutes=1):
+                raise ValueError("is in the past; pick a time from now on")
         return value
 
 
@@ -67,12 +94,12 @@ class RoomUpdateBody(Body):
 
 
 class TargetBody(Body):
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID, strict=True)
 
 
 class MuteBody(Body):
-    user_id: int = Field(gt=0)
-    muted: bool
+    user_id: int = Field(gt=0, le=MAX_ID, strict=True)
+    muted: bool = Field(strict=True)
 
 
 class EmptyBody(Body):
@@ -138,6 +165,7 @@ class MemberOut(BaseModel):
     muted: bool
     muted_by_moderator: bool
     joined_order: int
+    stage_order: int | None
 
 
 class RoomOut(BaseModel):

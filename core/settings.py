@@ -22,6 +22,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -170,6 +171,12 @@ def load_settings(
         settings = Settings(**(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, chosen)) from None
+    except SettingsError as exc:
+        # A SALON_* variable that is not valid JSON where a list or table is expected.
+        raise ConfigError(
+            f"{exc}: check the SALON_* environment variables; lists and tables take JSON, "
+            "e.g. SALON_PLUGINS__ENABLED='[\"clubs\"]'"
+        ) from None
     finally:
         _CURRENT_TOML.pop("path", None)
     settings._source = str(chosen) if chosen else "embedded defaults"
@@ -185,8 +192,9 @@ def describe_validation_error(exc: ValidationError, source: Path | None, prefix:
         if error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key; check its spelling (see config/salon.toml)")
         else:
-            given = error.get("input")
-            lines.append(f"  {key}: {error['msg']} (got {given!r})")
+            # A secret written into the config by mistake must not reach logs or terminals.
+            given = "<hidden>" if "secret" in key else repr(error.get("input"))
+            lines.append(f"  {key}: {error['msg']} (got {given})")
     return "\n".join(lines)
 
 
@@ -208,8 +216,16 @@ def resolve_secret(reference: str, key: str, *, create: bool = False) -> str:
         if not path.exists():
             if not create:
                 raise ConfigError(f"{key}: secret file {path} does not exist", field=key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            write_private_file(path, _secrets.token_urlsafe(48).encode())
         return path.read_text().strip()
     raise ConfigError(f"{key}: expected env:NAME or file:PATH, got {reference!r}", field=key)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write DATA to PATH readable by its owner only (mode 0600), never briefly
+    readable by others: the mode is set before anything is written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+        fh.write(data)

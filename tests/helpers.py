@@ -40,6 +40,24 @@ def write_config(directory: Path, database_url: str, **sections: dict[str, Any])
     return path
 
 
+def assert_error(
+    r: httpx.Response, status: int, code: str | None = None, field: str | None = None
+) -> dict[str, Any]:
+    """R is the JSON error answer every 4xx uses, with STATUS (and CODE, FIELD if given)."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "field"}, error
+    assert isinstance(error["message"], str) and error["message"], error
+    if code is not None:
+        assert error["code"] == code, error
+    if field is not None:
+        assert error["field"] == field, error
+    return error
+
+
 def wait_for(condition: Any, timeout: float = 10.0, interval: float = 0.01) -> Any:
     """Poll CONDITION until it returns a truthy value; fail after TIMEOUT seconds."""
     deadline = time.monotonic() + timeout

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
+
 from salon.core import models  # noqa: F401  (registers the core tables)
 from salon.core.db import make_sync_engine
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

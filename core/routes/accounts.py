@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -87,7 +88,7 @@ async def signup(request: Request) -> Response:
         user = User(
             username=username,
             display_name=body.display_name or username,
-            password_hash=hash_password(body.password),
+            password_hash=await run_in_threadpool(hash_password, body.password),
         )
         session.add(user)
         try:
@@ -107,7 +108,8 @@ async def signup(request: Request) -> Response:
 async def _check_login(request: Request, username: str, password: str) -> User:
     async with request.app.state.db.session() as session:
         user = (await session.exec(select(User).where(User.username == username.lower()))).first()
-    if user is None or not verify_password(user.password_hash, password):
+    # Argon2 is deliberately slow: keep it off the event loop that serves the sockets.
+    if user is None or not await run_in_threadpool(verify_password, user.password_hash, password):
         logger.info("failed login for %r", username)
         raise Unauthenticated("wrong username or password", code="bad_credentials")
     return user

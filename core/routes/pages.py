@@ -3,8 +3,10 @@ in core/web/static that talk to the JSON API and the room socket."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,18 +15,42 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..auth import current_user
-from ..errors import SalonError
+from ..errors import NotFound, SalonError
 from ..hallway import hallway
+from .users import user_by_name
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=WEB / "templates")
 
 
+def utc_iso(value: str | datetime | None) -> str:
+    """A stored time as ISO 8601 with its offset; a time stored without one is UTC."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+templates.env.filters["utc_iso"] = utc_iso
+
+
 async def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     user = await current_user(request)
     settings = request.app.state.settings
+    here = request.url.path
+    if request.url.query:
+        here += f"?{request.url.query}"
+    # Where "Log in" and "Sign up" come back to: this page, unless it is one of theirs.
+    back = "" if here == "/" or here.startswith(("/login", "/signup")) else here
     context.update(
         user=user,
+        next_query=f"?next={quote(back, safe='/')}" if back else "",
         instance_name=settings.instance.name,
         registration=settings.instance.registration,
     )
@@ -66,7 +92,11 @@ async def room_page(request: Request) -> Response:
 
 
 async def profile_page(request: Request) -> Response:
-    return await render(request, "profile.html", username=request.path_params["username"])
+    try:
+        user = await user_by_name(request)
+    except NotFound:
+        return await not_found_page(request)
+    return await render(request, "profile.html", username=user.username)
 
 
 async def settings_page(request: Request) -> Response:

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 async def user_by_name(request: Request) -> User:
     username = request.path_params["username"].lower()
+    if "\x00" in username:  # no name holds one, and PostgreSQL refuses it in a query
+        raise NotFound(f"no user named {username!r}", field="username")
     async with request.app.state.db.session() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
     if user is None:

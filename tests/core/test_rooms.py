@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable, Iterable
 
 import pytest
+
 from salon.core.errors import Conflict, Forbidden
 from salon.core.rooms import (
     ENDED,
@@ -124,8 +125,11 @@ def test_member_to_dict() -> None:
         "muted": True,
         "muted_by_moderator": False,
         "joined_order": 4,
+        "stage_order": 6,
     }
-    assert not Member(user_id=4, role=Role.LISTENER, joined_order=5).on_stage
+    listener = Member(user_id=4, role=Role.LISTENER, joined_order=5)
+    assert not listener.on_stage
+    assert listener.to_dict()["stage_order"] is None
 
 
 def test_queries_hosts_stage_audience_role_of() -> None:
@@ -170,6 +174,7 @@ def test_open_makes_the_room_live_with_the_creator_as_host() -> None:
                     "muted": True,
                     "muted_by_moderator": False,
                     "joined_order": 1,
+                    "stage_order": 1,
                 }
             },
         ),
@@ -352,6 +357,36 @@ def test_a_moderators_mute_does_not_outlive_the_heirs_promotion_to_host() -> Non
     assert member_data(events, 1)["muted_by_moderator"] is False
     room.set_muted(3, 3, False)
     assert room.members[3].muted is False
+
+
+def two_hosts() -> Room:
+    """A live room with two hosts: 2 (who took over from the creator) and the creator."""
+    room = make_room(speakers=[2], listeners=[3])
+    room.leave(HOST)
+    room.join(HOST)
+    return room
+
+
+def test_a_hosts_mute_on_another_host_lapses_when_they_are_left_alone() -> None:
+    room = two_hosts()
+    room.set_muted(HOST, 2, True)
+    room.leave(3)  # a listener leaving changes nothing: another host is still there
+    assert room.members[2].muted_by_moderator is True
+    events = room.leave(HOST)
+    assert kinds(events) == [MEMBER_LEFT, MUTE_CHANGED]
+    assert (events[1].user_id, events[1].actor_id) == (2, None)
+    assert member_data(events, 1)["muted_by_moderator"] is False
+    assert (room.members[2].muted, room.members[2].muted_by_moderator) == (True, False)
+    room.set_muted(2, 2, False)
+    assert room.members[2].muted is False
+
+
+def test_a_held_host_who_removes_the_other_host_is_free_to_unmute() -> None:
+    room = two_hosts()
+    room.set_muted(HOST, 2, True)
+    events = room.remove(2, HOST)
+    assert kinds(events) == [MEMBER_REMOVED, MUTE_CHANGED]
+    assert room.members[2].muted_by_moderator is False
 
 
 def test_a_stage_left_with_only_listeners_ends_the_room() -> None:

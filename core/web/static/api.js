@@ -43,15 +43,44 @@ export function formData(form) {
   return data;
 }
 
+// Mark the field the server blamed (aria-invalid, described by the message in #flash)
+// and put the focus on it; any field blamed before is cleared first.
 export function showError(form, error) {
+  clearErrors(form);
   flash(error.message);
   if (form && error.field) {
-    const input = form.querySelector(`[name="${error.field}"]`);
+    const input = form.querySelector(`[name="${CSS.escape(error.field)}"]`);
     if (input) {
       input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "flash");
       input.focus();
     }
   }
+}
+
+export function clearErrors(form) {
+  if (!form) return;
+  for (const input of form.querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+    if (input.getAttribute("aria-describedby") === "flash") input.removeAttribute("aria-describedby");
+  }
+}
+
+// A time from the server, in the reader's time zone and language. A time without an
+// offset is UTC (what the server stores).
+export function parseTime(iso) {
+  if (!iso) return null;
+  const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/i.test(iso);
+  const date = new Date(hasZone ? iso : `${iso}Z`);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function localTime(iso) {
+  const date = parseTime(iso);
+  if (!date) return iso || "";
+  return date.toLocaleString(undefined, {
+    weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
+  });
 }
 
 export function el(tag, attrs = {}, ...children) {
