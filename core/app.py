@@ -58,6 +58,7 @@ def create_app(
             app.state.plugin_settings.pop(name, None)
         # Asked after start-up, so a transport whose plugin failed to start is not used.
         room_service.transport = plugins.hook.salon_audio_transport(settings=settings)
+        await app.state.presence.expect_returns()
         running = [n for n, i in plugins.plugins.items() if i.state == "running"]
         logger.info(
             "Salon %r serving %s; plugins running: %s%s",

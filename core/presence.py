@@ -2,7 +2,9 @@
 
 A member whose last socket to a room closes, and who does not come back within the
 grace period (``instance.leave_grace_seconds``), leaves the room: closing the tab is
-leaving, while a dropped connection that reconnects loses nothing.
+leaving, while a dropped connection that reconnects loses nothing. After a restart
+every socket is gone, so every member of a live room gets the same grace period to
+come back; rooms whose people never return end instead of lingering in the hallway.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from sqlmodel import select
+
 from .errors import SalonError
-from .models import User
+from .models import RoomMember, RoomRow, User
+from .rooms import RoomState
 
 if TYPE_CHECKING:
     from .room_service import RoomService
@@ -44,6 +49,31 @@ class Presence:
         self._sockets[key] -= 1
         if self._sockets[key] <= 0:
             del self._sockets[key]
+            self._schedule(room_id, user_id)
+
+    async def expect_returns(self) -> None:
+        """At start-up: give every member of every live room the grace period."""
+        async with self.service.db.session() as session:
+            rows = (
+                await session.exec(
+                    select(RoomMember.room_id, RoomMember.user_id)
+                    .join(RoomRow, RoomRow.id == RoomMember.room_id)
+                    .where(RoomRow.state == RoomState.LIVE.value)
+                )
+            ).all()
+        for room_id, user_id in rows:
+            if (room_id, user_id) not in self._sockets:
+                self._schedule(room_id, user_id)
+        if rows:
+            logger.info(
+                "%d members of live rooms have %ss to reconnect after the restart",
+                len(rows),
+                self.grace,
+            )
+
+    def _schedule(self, room_id: int, user_id: int) -> None:
+        key = (room_id, user_id)
+        if key not in self._pending:
             self._pending[key] = asyncio.create_task(self._leave_later(room_id, user_id))
 
     async def _leave_later(self, room_id: int, user_id: int) -> None:

@@ -264,3 +264,38 @@ async def test_socket_on_an_ended_room_gets_the_snapshot_and_closes(server: Live
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await receive(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_after_a_restart_members_who_do_not_return_leave(
+    tmp_path: Any, database_url: str
+) -> None:
+    from tests.helpers import start_instance, wait_for
+
+    first = start_instance(tmp_path / "a", database_url)
+    try:
+        host, guest = first.signup("host"), first.signup("guest")
+        kept = host.open_room("Kept")
+        abandoned = guest.open_room("Abandoned")
+        guest.post(f"/api/rooms/{kept['id']}/join")
+    finally:
+        first.stop()
+    second = start_instance(tmp_path / "b", database_url, instance={"leave_grace_seconds": 1.0})
+    try:
+        # The host comes back to "Kept" in time; nobody returns to "Abandoned".
+        async with websockets.connect(
+            socket_url(second, kept["id"]), additional_headers=host.ws_headers()
+        ) as ws:
+            assert (await receive(ws))["type"] == "snapshot"
+            left = await receive(ws)
+            assert left["kind"] == "member_left" and left["user_id"] == guest.id
+            with second.client(host.token) as client:
+                wait_for(
+                    lambda: client.get(f"/api/rooms/{abandoned['id']}").json()["state"] == "ended"
+                )
+                room = client.get(f"/api/rooms/{kept['id']}").json()
+                hallway = client.get("/api/hallway").json()["rooms"]
+        assert room["state"] == "live"
+        assert [m["user_id"] for m in room["stage"]] == [host.id]
+        assert [r["title"] for r in hallway] == ["Kept"]
+    finally:
+        second.stop()
