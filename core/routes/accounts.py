@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import permissions as perms
+from ..accounts import register
 from ..api import endpoint, no_content, ok, path_int, read_json
 from ..auth import (
     SESSION_KEY,
-    check_password,
-    check_username,
-    hash_password,
     issue_credential,
     require_user,
     verify_password,
 )
-from ..errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from ..errors import NotFound, Unauthenticated
 from ..models import AuthToken, Invite, User
 from ..schemas import (
     EmptyBody,
@@ -68,39 +64,17 @@ async def _start_session(request: Request, user: User) -> None:
 )
 async def signup(request: Request) -> Response:
     body = await read_json(request, SignupBody)
-    username = check_username(body.username.lower())
-    check_password(body.password)
-    services = request.app.state
-    await services.rooms.check_content(None, "user.display_name", body.display_name, "display_name")
-    mode = services.settings.instance.registration
-    if mode == "closed":
-        raise Forbidden("registration is closed on this instance", code="registration_closed")
-    async with services.db.session() as session:
-        invite = None
-        if mode == "invite":
-            if not body.invite_code:
-                raise ValidationFailed("this instance needs an invite code", field="invite_code")
-            invite = (
-                await session.exec(select(Invite).where(Invite.code == body.invite_code))
-            ).first()
-            if invite is None or invite.used_by is not None:
-                raise ValidationFailed("the invite code is unknown or used", field="invite_code")
-        user = User(
-            username=username,
-            display_name=body.display_name or username,
-            password_hash=await run_in_threadpool(hash_password, body.password),
+    state = request.app.state
+    await state.rooms.check_content(None, "user.display_name", body.display_name, "display_name")
+    async with state.db.session() as session:
+        user = await register(
+            session,
+            registration=state.settings.instance.registration,
+            username=body.username,
+            password=body.password,
+            display_name=body.display_name,
+            invite_code=body.invite_code,
         )
-        session.add(user)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise Conflict("that username is taken", field="username") from None
-        if invite is not None:
-            invite.used_by, invite.used_at = user.id, datetime.now(UTC)
-            session.add(invite)
-        await session.commit()
-        await session.refresh(user)
-    logger.info("signed up %s (registration %s)", user.username, mode)
     await _start_session(request, user)
     return ok(me_json(user), 201)
 

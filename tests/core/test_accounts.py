@@ -4,6 +4,7 @@ session cookie, CSRF, API tokens and username rules."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -144,6 +145,35 @@ def test_invite_registration_needs_a_single_use_code(
     # Someone who is not an admin cannot make codes.
     r = dave.post("/api/invites")
     assert_error(r, 403, "forbidden")
+
+
+def test_one_invite_code_cannot_be_spent_twice_at_once(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    server = make_server(instance={"registration": "invite"})
+    server_admin = "boss"
+    CliRunner().invoke(
+        cli,
+        ["user", "create", server_admin, "--admin", "--password", PASSWORD],
+        env={"SALON_CONFIG": server.settings.source},
+    )
+    with server.client() as client:
+        token = client.post(
+            "/api/auth/token", json={"username": server_admin, "password": PASSWORD}
+        ).json()["token"]
+    with server.client(token) as client:
+        code = client.post("/api/invites", json={}).json()["code"]
+    names = [f"racer{i}" for i in range(6)]
+
+    def sign_up(name: str) -> int:
+        with server.client() as anonymous:
+            body = {"username": name, "password": PASSWORD, "invite_code": code}
+            return anonymous.post("/api/auth/signup", json=body).status_code
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        statuses = list(pool.map(sign_up, names))
+    assert sorted(statuses) == [201] + [422] * (len(names) - 1), statuses
+    assert sum(stored_user(server, n) is not None for n in names) == 1
 
 
 def test_admins_made_by_a_database_update_can_invite(server: LiveServer) -> None:
