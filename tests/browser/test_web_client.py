@@ -337,3 +337,19 @@ def test_room_page_on_a_phone_by_keyboard(new_page: NewPage) -> None:
     expect(person(host, "stage", "Kai Keyboard-Only Listener")).to_be_visible()
     no_horizontal_scroll(listener)
     no_horizontal_scroll(host)
+
+
+def test_the_hallway_updates_without_a_reload(new_page: NewPage) -> None:
+    viewer = new_page()
+    sign_up(viewer, "vera", "Vera Viewer")
+    expect(viewer.locator("#hallway-rooms")).to_contain_text("No live or scheduled rooms")
+    host = new_page()
+    sign_up(host, "hugo", "Hugo Host")
+    room_id = start_room(host, "Appears by itself", "")
+    card = viewer.locator(f'#hallway li[data-room-id="{room_id}"]')
+    # The hallway refreshes every 10 s while visible; no reload, no navigation.
+    viewer.evaluate("window.__sameDocument = true")
+    expect(card).to_contain_text("Appears by itself", timeout=15000)
+    assert viewer.evaluate("window.__sameDocument") is True
+    host.get_by_role("button", name="End room").click()
+    expect(card).to_have_count(0, timeout=15000)
