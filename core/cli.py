@@ -99,6 +99,7 @@ def serve(config_file: str | None, host: str | None, port: int | None) -> None:
         proxy_headers=True,
         access_log=False,
         ws="websockets-sansio",
+        ws_max_size=64 * 1024,  # clients send the room socket nothing that needs more
     )
 
 
