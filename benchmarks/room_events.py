@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import LiveServer, write_config
+from tests.helpers import LiveServer, free_port, wait_until_serving, write_config
 
 
 async def rate(client: httpx.AsyncClient, requests: list[tuple[str, str]]) -> float:
@@ -45,9 +44,7 @@ class ServerProcess(LiveServer):
     """``salon serve`` in a child process; the client helpers of LiveServer."""
 
     def __init__(self, directory: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         config = write_config(directory, f"sqlite:///{directory}/bench.db")
@@ -57,15 +54,7 @@ class ServerProcess(LiveServer):
             stderr=subprocess.DEVNULL,
             env={**os.environ, "SALON_SERVER__LOG_LEVEL": "warning"},
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{self.url}/healthz").raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("salon serve did not start") from None
-                time.sleep(0.05)
+        wait_until_serving(self.process, self.url, timeout=30, interval=0.05)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -59,9 +59,11 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
         )
         ranked.append((key, room, followed))
     ranked.sort(key=lambda item: item[0])
-    result = []
-    for _, room, followed in ranked:
-        body = await service.room_json(room)
-        body["followed_people"] = followed
-        result.append(body)
-    return result
+    # One query for the people of every listed room, not one per room.
+    users = await service.users(
+        [u for _, room, _ in ranked for u in (*room.members, room.creator_id)]
+    )
+    return [
+        {**service.room_json_from(room, users), "followed_people": followed}
+        for _, room, followed in ranked
+    ]

@@ -196,7 +196,7 @@ class RoomService:
             )
             await self._drive_transport(room, event)
             await self.plugins.call("salon_room_event", room=room, event=event)
-        return self._room_json(room, users)
+        return self.room_json_from(room, users)
 
     async def _drive_transport(self, room: Room, event: RoomEvent) -> None:
         """Tell the audio transport what changed (it enforces moderators' mutes)."""
@@ -237,9 +237,9 @@ class RoomService:
 
     async def room_json(self, room: Room) -> dict[str, Any]:
         users = await self.users([*room.members, room.creator_id])
-        return self._room_json(room, users)
+        return self.room_json_from(room, users)
 
-    def _room_json(self, room: Room, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    def room_json_from(self, room: Room, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
         def member(m: Any) -> dict[str, Any]:
             return {**m.to_dict(), "user": users.get(m.user_id)}
 

@@ -103,7 +103,7 @@ class MuteBody(Body):
 
 
 class EmptyBody(Body):
-    pass
+    """An endpoint that takes no fields: ``{}`` or no body; any field is refused."""
 
 
 # -- responses -----------------------------------------------------------------------

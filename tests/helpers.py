@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterable
@@ -68,6 +69,37 @@ def wait_for(condition: Any, timeout: float = 10.0, interval: float = 0.01) -> A
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def healthy(base_url: str) -> bool:
+    """Whether a Salon server answers ``GET /healthz`` with ok at BASE_URL."""
+    try:
+        r = httpx.get(f"{base_url}/healthz", timeout=2)
+    except httpx.TransportError:
+        return False
+    return r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def wait_until_serving(
+    process: subprocess.Popen[str], base_url: str, *, timeout: float, interval: float = 0.1
+) -> None:
+    """Poll BASE_URL's /healthz until it answers; fail with PROCESS's output if it exits
+    first (its stdout must be a text pipe)."""
+
+    def up() -> bool:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the server exited {process.returncode}:\n{output}")
+        return healthy(base_url)
+
+    wait_for(up, timeout=timeout, interval=interval)
 
 
 class LiveServer:

@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,9 +45,7 @@ def test_first_command_in_a_fresh_environment_serves_the_web_client(tmp_path: Pa
             target = checkout / name.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SALON_", "VIRTUAL_ENV"))}
     env["SALON_SERVER__PORT"] = str(port)  # the command as written, on a free port
     command = readme_commands()[0]
@@ -63,16 +60,8 @@ def test_first_command_in_a_fresh_environment_serves_the_web_client(tmp_path: Pa
     )
     base = f"http://127.0.0.1:{port}"
 
-    def serving() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"the README command exited {proc.returncode}:\n{proc.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            return httpx.get(f"{base}/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
-
     try:
-        wait_for(serving, timeout=540, interval=0.2)
+        wait_until_serving(proc, base, timeout=540, interval=0.2)
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         home = httpx.get(f"{base}/")
         assert home.status_code == 200 and "Hallway" in home.text

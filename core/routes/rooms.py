@@ -224,7 +224,7 @@ async def room_socket(websocket: WebSocket) -> None:
                     await websocket.send_text(message.text)
         await _pump(websocket, sub)
     except (WebSocketDisconnect, ConnectionError):
-        pass
+        logger.debug("room %s: a socket went away mid-send", room_id)
     finally:
         hub.unsubscribe(sub)
         presence.disconnected(room_id, user_id)

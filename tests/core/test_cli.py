@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from salon.core import db
 from salon.core.app import create_app
 from salon.core.settings import load_settings
 from tests.core.thirdparty import HELLO_VERSION, PACKAGES, install_hello
-from tests.helpers import PASSWORD, LiveServer, wait_for, write_config
+from tests.helpers import PASSWORD, LiveServer, free_port, healthy, wait_for, write_config
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("salon")
 # The console script pip installed next to this interpreter; the module otherwise.
@@ -69,20 +68,6 @@ def salon(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(port: int) -> bool:
-    try:
-        r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-    except httpx.TransportError:
-        return False
-    return r.status_code == 200 and r.json() == {"status": "ok"}
-
-
 class Served:
     """A ``salon serve`` process and its combined output."""
 
@@ -121,7 +106,11 @@ def serving(
         )
     served = Served(process, log, port)
     try:
-        wait_for(lambda: process.poll() is not None or healthy(port), timeout=60, interval=0.1)
+        wait_for(
+            lambda: process.poll() is not None or healthy(f"http://127.0.0.1:{port}"),
+            timeout=60,
+            interval=0.1,
+        )
         if process.poll() is not None:
             pytest.fail(f"salon serve exited with {process.returncode}:\n{served.output()}")
         yield served
@@ -210,7 +199,7 @@ def test_serve_serves_healthz(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json() == {"plugins": []}
         assert f"CLI test salon on http://127.0.0.1:{port} (config: {config})" in served.output()
         served.stop()
-    assert not healthy(port)
+    assert not healthy(f"http://127.0.0.1:{port}")
     assert (tmp_path / "instance" / "salon.db").exists()  # migrated on start
 
 
@@ -219,7 +208,7 @@ def test_serve_port_from_the_environment(tmp_path: Path) -> None:
     config = config_file(tmp_path / "instance", server={"port": config_port})
     env = clean_env(SALON_SERVER__PORT=str(env_port))
     with serving("--config", str(config), cwd=tmp_path, port=env_port, env=env) as served:
-        assert not healthy(config_port)
+        assert not healthy(f"http://127.0.0.1:{config_port}")
         served.stop()
 
 

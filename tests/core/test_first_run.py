@@ -11,15 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import LiveServer, wait_for
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import LiveServer, free_port, wait_for, wait_until_serving
 
 
 def test_serve_on_embedded_defaults_in_an_empty_directory(tmp_path: Path) -> None:
@@ -36,16 +28,8 @@ def test_serve_on_embedded_defaults_in_an_empty_directory(tmp_path: Path) -> Non
     )
     base = f"http://127.0.0.1:{port}"
 
-    def answers() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"salon serve exited {proc.returncode}: {proc.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            return httpx.get(f"{base}/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
-
     try:
-        wait_for(answers, timeout=30, interval=0.05)
+        wait_until_serving(proc, base, timeout=30, interval=0.05)
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
         page = httpx.get(f"{base}/signup")
         assert page.status_code == 200 and 'id="auth-form"' in page.text
