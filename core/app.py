@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from . import db as database
 from .events import EventHub
@@ -49,7 +51,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate:
-            await run_in_threadpool(database.upgrade, settings.instance.database_url)
+            await run_in_threadpool(
+                database.upgrade, settings.instance.database_url, plugins=plugins.migrations()
+            )
         app.state.plugin_settings = {
             name: info.settings for name, info in plugins.plugins.items() if info.settings
         }
@@ -74,12 +78,19 @@ def create_app(
             await plugins.shutdown(app)
             await db.dispose()
 
+    web_dirs = dict(plugins.results_by_plugin("salon_web_dirs"))
+    plugin_static = [
+        Mount(f"/static/plugins/{name}", app=StaticFiles(directory=dirs["static"]))
+        for name, dirs in web_dirs.items()
+        if dirs.get("static")
+    ]
     routes = [
         *system.routes,
         *accounts.routes,
         *users.routes,
         *rooms.routes,
         *plugins.collect_routes(),
+        *plugin_static,
         *pages.routes,
     ]
     secure = settings.instance.cookie_secure
@@ -110,6 +121,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.templates = pages.make_templates(
+        {name: dirs["templates"] for name, dirs in web_dirs.items() if dirs.get("templates")}
+    )
     app.state.plugins = plugins
     app.state.db = db
     app.state.hub = hub

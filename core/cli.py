@@ -58,7 +58,47 @@ def configure_logging(level: str) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def plugin_migrations(settings: Settings) -> dict[str, Path]:
+    """The migrations folders of the plugins SETTINGS enable."""
+    manager = PluginManager()
+    try:
+        manager.load(settings)
+    except ConfigError as exc:
+        fail(exc.message, EXIT_USAGE)
+    return manager.migrations()
+
+
+class SalonGroup(click.Group):
+    """The top-level group: the core's commands plus those of the enabled plugins
+    (``salon_cli_commands``), found from ``$SALON_CONFIG`` or the shipped config only
+    when a name is not the core's, so core commands never import a plugin."""
+
+    _plugin_commands: dict[str, click.Command] | None = None
+
+    def plugin_commands(self) -> dict[str, click.Command]:
+        if self._plugin_commands is None:
+            self._plugin_commands = {}
+            settings = load_settings_quiet(None)
+            if settings is not None:
+                manager = PluginManager()
+                try:
+                    manager.load(settings)
+                except ConfigError:
+                    return self._plugin_commands  # `salon serve` reports it properly
+                for _name, commands in manager.results_by_plugin("salon_cli_commands"):
+                    for command in commands:
+                        if command.name and command.name not in self.commands:
+                            self._plugin_commands[command.name] = command
+        return self._plugin_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.commands.get(cmd_name) or self.plugin_commands().get(cmd_name)
+
+
+@click.group(cls=SalonGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="salon")
 def main() -> None:
     """Salon: live audio rooms you host yourself, federated with other instances."""
@@ -274,7 +314,7 @@ def user_create(name: str, config_file: str | None, admin: bool, password: str) 
         check_password(password)
     except SalonError as exc:
         fail(exc.message, EXIT_USAGE)
-    db.upgrade(settings.instance.database_url)
+    db.upgrade(settings.instance.database_url, plugins=plugin_migrations(settings))
     with db.sync_session(settings.instance.database_url) as session:
         if session.exec(select(User).where(User.username == username)).first():
             fail(f"a user named {username!r} already exists")
@@ -304,7 +344,7 @@ def db_upgrade(config_file: str | None) -> None:
     """Apply pending migrations (``salon serve`` also does this on start)."""
     settings = settings_or_exit(config_file)
     configure_logging("info")
-    db.upgrade(settings.instance.database_url)
+    db.upgrade(settings.instance.database_url, plugins=plugin_migrations(settings))
     click.echo("database is up to date")
 
 

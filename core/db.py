@@ -9,7 +9,7 @@ WAL mode with foreign keys on.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -88,18 +88,28 @@ class Database:
         await self.engine.dispose()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, plugin: str | None = None, versions: Path | None = None) -> Config:
+    """Alembic's config for the core's history, or for PLUGIN's own history in VERSIONS
+    (recorded in ``alembic_version_<plugin>``, so histories never mix)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    if plugin is not None and versions is not None:
+        cfg.set_main_option("version_locations", str(versions))
+        cfg.set_main_option("version_table", f"alembic_version_{plugin}")
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Apply every pending migration (``salon db upgrade``; also run by ``salon serve``)."""
+def upgrade(url: str, revision: str = "heads", plugins: Mapping[str, Path] | None = None) -> None:
+    """Apply every pending migration: the core's, then each plugin's in PLUGINS
+    (``salon db upgrade``; also run by ``salon serve``)."""
     _prepare_sqlite_file(url)
     logger.info("applying database migrations to %s", make_url(url).render_as_string())
     command.upgrade(alembic_config(url), revision)
+    for name, versions in sorted((plugins or {}).items()):
+        logger.info("applying migrations of plugin %s", name)
+        command.upgrade(alembic_config(url, name, Path(versions)), "heads")
 
 
 def sync_session(url: str) -> Session:

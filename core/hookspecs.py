@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import click
     from pydantic import BaseModel
     from starlette.applications import Starlette
     from starlette.routing import BaseRoute
@@ -75,6 +78,54 @@ def salon_audio_transport(settings: Any) -> Any:
     :param settings: the instance's :class:`~salon.core.settings.Settings`.
     :return: the transport, or None. Stops at first non-None result; exactly one
         enabled plugin should provide it.
+    """
+
+
+@hookspec
+def salon_migrations() -> Path | None:
+    """Called before the instance starts (and by ``salon db upgrade``) to find a
+    plugin's own database migrations.
+
+    Each plugin's migrations form their own Alembic history, recorded in the table
+    ``alembic_version_<plugin>``, applied after the core's; so a plugin can be enabled,
+    disabled and enabled again without touching the core's history. Revision files
+    may reference core tables (``user.id``, ``room.id``).
+
+    :return: the folder holding the plugin's Alembic revision files, or None.
+    """
+
+
+@hookspec
+def salon_cli_commands() -> list[click.Command] | None:
+    """Called when the ``salon`` command starts, to add a plugin's sub-commands
+    (``salon payments reconcile``, ...). Commands of the plugins enabled in the config
+    named by ``$SALON_CONFIG`` (or the shipped one) are offered.
+
+    :return: click commands or groups; each is added under its own name.
+    """
+
+
+@hookspec
+def salon_web_dirs() -> dict[str, Path] | None:
+    """Called once while the application is built, to find a plugin's web files.
+
+    :return: ``{"templates": DIR, "static": DIR}`` (either may be left out).
+        Templates are found as ``"<plugin>/<file>"`` and may extend ``"base.html"``;
+        static files are served at ``/static/plugins/<plugin>/<file>``.
+    """
+
+
+@hookspec
+def salon_page_assets(page: str, viewer: User | None) -> dict[str, Any] | None:
+    """Called when a page of the web client is rendered, to add a plugin's parts.
+
+    :param page: which page: ``"hallway"``, ``"room"``, ``"profile"``, ``"settings"``,
+        ``"new_room"`` or a plugin page's own name.
+    :param viewer: who is looking, or None.
+    :return: ``{"scripts": [URL, ...], "styles": [URL, ...], "nav": [{"href": URL,
+        "label": TEXT}, ...]}`` (any key may be left out). Scripts load as ES modules
+        after the page's own; the room and profile pages announce their data to them
+        with ``salon:room`` and ``salon:profile`` DOM events on ``document``.
     """
 
 

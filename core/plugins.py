@@ -163,6 +163,19 @@ class PluginManager:
             routes.extend(plugin_routes)
         return routes
 
+    def results_by_plugin(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a synchronous hook and say which plugin gave each non-None result."""
+        found: list[tuple[str, Any]] = []
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            result = _call_impl(impl, **kwargs)
+            if result is not None:
+                found.append((impl.plugin_name, result))
+        return found
+
+    def migrations(self) -> dict[str, Any]:
+        """Each loaded plugin's migrations folder (``salon_migrations``), by plugin."""
+        return dict(self.results_by_plugin("salon_migrations"))
+
     # -- lifecycle ----------------------------------------------------------
 
     async def startup(self, app: Any) -> list[str]:

@@ -19,6 +19,8 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            # A plugin's history is kept in its own table (see salon.core.db.alembic_config).
+            version_table=config.get_main_option("version_table") or "alembic_version",
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -20,7 +21,6 @@ from ..hallway import hallway
 from .users import user_by_name
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-templates = Jinja2Templates(directory=WEB / "templates")
 
 
 def utc_iso(value: str | datetime | None) -> str:
@@ -37,10 +37,37 @@ def utc_iso(value: str | datetime | None) -> str:
     return value.isoformat()
 
 
-templates.env.filters["utc_iso"] = utc_iso
+def make_templates(plugin_dirs: dict[str, Path] | None = None) -> Jinja2Templates:
+    """The instance's templates: the core's, and each plugin's under ``"<plugin>/"``."""
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(WEB / "templates"),
+            jinja2.PrefixLoader(
+                {name: jinja2.FileSystemLoader(path) for name, path in (plugin_dirs or {}).items()}
+            ),
+        ]
+    )
+    templates = Jinja2Templates(env=jinja2.Environment(loader=loader, autoescape=True))
+    templates.env.filters["utc_iso"] = utc_iso
+    return templates
 
 
-async def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+async def page_assets(request: Request, page: str, viewer: Any) -> dict[str, list[Any]]:
+    """What the plugins add to PAGE (``salon_page_assets``), merged."""
+    merged: dict[str, list[Any]] = {"scripts": [], "styles": [], "nav": []}
+    for found in await request.app.state.plugins.call(
+        "salon_page_assets", page=page, viewer=viewer
+    ):
+        for key, items in merged.items():
+            items.extend(found.get(key) or [])
+    return merged
+
+
+async def render(
+    request: Request, name: str, status: int = 200, *, page: str | None = None, **context: Any
+) -> Response:
+    """Render template NAME inside the site's layout; PAGE (default: NAME without
+    ``.html``) tells plugins which page this is."""
     user = await current_user(request)
     settings = request.app.state.settings
     here = request.url.path
@@ -53,7 +80,9 @@ async def render(request: Request, name: str, status: int = 200, **context: Any)
         next_query=f"?next={quote(back, safe='/')}" if back else "",
         instance_name=settings.instance.name,
         registration=settings.instance.registration,
+        assets=await page_assets(request, page or name.removesuffix(".html"), user),
     )
+    templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 

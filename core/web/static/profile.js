@@ -16,6 +16,8 @@ async function load() {
   document.getElementById("profile-bio").textContent = profile.bio;
   document.getElementById("followers-count").textContent = profile.followers_count;
   document.getElementById("following-count").textContent = profile.following_count;
+  // Plugins' scripts (salon_page_assets) draw their parts, e.g. from profile.extras.
+  document.dispatchEvent(new CustomEvent("salon:profile", { detail: { profile, me } }));
   const actions = document.getElementById("profile-actions");
   actions.replaceChildren();
   if (me && me !== profile.username) {

@@ -99,7 +99,11 @@ function receive(msg) {
     maybeJoin();
     return;
   }
-  if (msg.type !== "event") return;
+  if (msg.type !== "event") {
+    // Messages that are not room state (e.g. speaking indicators) are for plugins' scripts.
+    document.dispatchEvent(new CustomEvent("salon:room-message", { detail: msg }));
+    return;
+  }
   if (msg.epoch !== state.epoch || msg.seq !== state.seq + 1) {
     // A gap: drop this socket and resume from the last event we applied.
     socket.close();
@@ -288,6 +292,10 @@ function render() {
   document.getElementById("audience-empty").hidden = audience.length > 0 || room.state !== "live";
   document.getElementById("my-controls").replaceChildren(...myControls(mine));
   restoreFocus(place);
+  // Plugins' scripts (salon_page_assets) draw their parts from the same state.
+  document.dispatchEvent(new CustomEvent("salon:room", {
+    detail: { room, members: members, me, mine: mine || null },
+  }));
 }
 
 connect();

@@ -1,0 +1,1 @@
+"""Clubs: communities that host rooms, with members, followers and a schedule."""

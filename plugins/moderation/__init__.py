@@ -1,0 +1,1 @@
+"""Moderation: reports, blocks, bans, content rules and an admin console."""
