@@ -113,6 +113,13 @@ async def current_user(conn: HTTPConnection) -> User | None:
             found = await user_for_secret(session, secret)
         if found is None and how == "bearer":
             raise Unauthenticated("the token is unknown or revoked")
+        if found is not None and not await conn.app.state.permissions.allowed(
+            found[0], "user.sign_in", found[0]
+        ):
+            # E.g. a suspended account: its sessions and tokens stop working at once.
+            if how == "bearer":
+                raise Unauthenticated("this account may not sign in now", code="sign_in_refused")
+            found = None
         if found is not None:
             user = found[0]
             conn.scope["salon_credential_id"] = found[1].id

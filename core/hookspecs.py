@@ -201,6 +201,17 @@ def salon_activity_received(activity: dict[str, Any], sender: str) -> Any:
 
 
 @hookspec
+def salon_instance_blocked(domain: str, actor: User | None) -> Any:
+    """Called after an admin blocks a whole remote instance, so that what federates
+    with it can cut existing ties (follows, deliveries queued for it).
+
+    :param domain: the blocked host name, lower-case.
+    :param actor: the admin who blocked it, or None (config, command line).
+    :return: nothing, or an awaitable that is awaited.
+    """
+
+
+@hookspec
 def salon_object_for_federation(obj: Any) -> dict[str, Any] | None:
     """Called when an object is serialised for federation, to extend its
     ActivityStreams form.

@@ -11,6 +11,13 @@ action                        resource                     default rule
 ============================  ===========================  =================================
 ``user.follow``               the User to follow           signed in, not oneself
 ``user.view``                 the User                     anyone
+``user.sign_in``              the User itself              anyone with valid credentials;
+                                                           asked at login and on every
+                                                           request or socket a session or
+                                                           token makes
+``instance.federate``         a remote host name (str)     any host; asked by federation
+                                                           before accepting from it or
+                                                           delivering to it (actor None)
 ``instance.invite``           None                         admins
 ``room.create``               None                         signed-in users
 ``room.view``                 Room                         visibility (see below); open
@@ -39,6 +46,8 @@ from .rooms import Action, Room, RoomState, Visibility, refusal
 
 USER_FOLLOW = "user.follow"
 USER_VIEW = "user.view"
+USER_SIGN_IN = "user.sign_in"
+INSTANCE_FEDERATE = "instance.federate"
 INSTANCE_INVITE = "instance.invite"
 ROOM_CREATE = "room.create"
 ROOM_VIEW = "room.view"
@@ -80,7 +89,7 @@ class Permissions:
         return await self._default(actor, action, resource)
 
     async def _default(self, actor: User | None, action: str, resource: Any) -> str | None:
-        if action == USER_VIEW:
+        if action in (USER_VIEW, USER_SIGN_IN, INSTANCE_FEDERATE):
             return None
         if action == ROOM_VIEW and actor is None:
             # Open rooms are for anyone, signed in or not; the others need a who.

@@ -19,8 +19,9 @@ from ..auth import (
     require_user,
     verify_password,
 )
-from ..errors import NotFound, Unauthenticated
+from ..errors import Forbidden, NotFound, Unauthenticated
 from ..models import AuthToken, Invite, User
+from ..permissions import USER_SIGN_IN
 from ..schemas import (
     EmptyBody,
     InviteCreated,
@@ -86,6 +87,9 @@ async def _check_login(request: Request, username: str, password: str) -> User:
     if user is None or not await run_in_threadpool(verify_password, user.password_hash, password):
         logger.info("failed login for %r", username)
         raise Unauthenticated("wrong username or password", code="bad_credentials")
+    if not await request.app.state.permissions.allowed(user, USER_SIGN_IN, user):
+        logger.info("login refused for %s: not allowed to sign in", user.username)
+        raise Forbidden("this account may not sign in now", code="sign_in_refused")
     return user
 
 
