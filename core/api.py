@@ -37,6 +37,7 @@ class EndpointDoc:
     auth: bool = True
     tags: list[str] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
 
 
 def endpoint(
@@ -50,8 +51,10 @@ def endpoint(
     auth: bool = True,
     tag: str = "",
     query: dict[str, str] | None = None,
+    media_type: str = "application/json",
 ) -> Callable[[Handler], Route]:
-    """Turn a handler into a documented route."""
+    """Turn a handler into a documented route. MEDIA_TYPE is what a success answers
+    with when it is not JSON (e.g. ``text/calendar``)."""
 
     def wrap(handler: Handler) -> Route:
         route = Route(path, handler, methods=[method], name=handler.__name__)
@@ -65,6 +68,7 @@ def endpoint(
             auth=auth,
             tags=[tag] if tag else [],
             query=query or {},
+            media_type=media_type,
         )
         return route
 

@@ -8,6 +8,7 @@
     ├── NotFound               404  unknown id or name
     ├── Conflict               409  the state does not allow it (already a member, room ended)
     ├── PayloadTooLarge        413  body over the configured cap
+    ├── Unavailable            503  a service it needs is not running (no audio transport)
     └── ConfigError                 bad configuration (the CLI exits 2)
 
 Every error carries a machine-readable ``code``, a human ``message`` and, where one
@@ -67,6 +68,11 @@ class Conflict(SalonError):
 class PayloadTooLarge(SalonError):
     status = 413
     code = "payload_too_large"
+
+
+class Unavailable(SalonError):
+    status = 503
+    code = "unavailable"
 
 
 class ConfigError(SalonError):

@@ -90,6 +90,20 @@ class EventHub:
                 sub.queue.put_nowait(None)
         return message
 
+    def broadcast(self, room_id: int, payload: dict[str, Any]) -> None:
+        """Hand PAYLOAD (which names its own ``type``) to every subscriber of ROOM_ID
+        as it is: ephemeral news such as speaking indicators, not numbered, not kept
+        for replay. A subscriber whose queue is full misses it (and is not cut off)."""
+        ch = self._channels.get(room_id)
+        if ch is None or not ch.subscribers:
+            return
+        message = Message(0, payload, json.dumps(payload, separators=(",", ":")))
+        for key in list(ch.subscribers):
+            try:
+                self._subs[key].queue.put_nowait(message)
+            except asyncio.QueueFull:
+                continue
+
     def missed(self, room_id: int, epoch: str, since: int) -> list[Message] | None:
         """Events after SINCE, or None when they are no longer held (resync needed)."""
         ch = self.channel(room_id)

@@ -64,6 +64,9 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
         [u for _, room, _ in ranked for u in (*room.members, room.creator_id)]
     )
     return [
-        {**service.room_json_from(room, users), "followed_people": followed}
+        {
+            **service.room_json_from(room, users, await service.extras(room, viewer)),
+            "followed_people": followed,
+        }
         for _, room, followed in ranked
     ]

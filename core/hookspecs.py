@@ -140,7 +140,8 @@ def salon_permission(actor: User | None, action: str, resource: Any) -> bool | N
     :param action: a dotted action name, listed in :mod:`salon.core.permissions`.
     :param resource: what the action is on (a User, a Room, a RoomTarget, ...).
     :return: True to allow, False to deny, None for no opinion (or an awaitable of
-        those). Any False denies; when all abstain, the core's default rule decides.
+        those); a non-empty string denies with that reason, shown to the person
+        refused. Any denial wins; when all abstain, the core's default rule decides.
     """
 
 
@@ -177,6 +178,19 @@ def salon_profile_extras(user: User, viewer: User | None) -> dict[str, Any] | No
     :param user: whose profile it is.
     :param viewer: who is looking, or None.
     :return: a dict merged into the profile's ``extras``, or None.
+    """
+
+
+@hookspec
+def salon_room_extras(room: Room, viewer: User | None) -> dict[str, Any] | None:
+    """Called when a room is shown (its page, ``GET /api/rooms/{id}``, the socket's
+    snapshot, the answer to a transition, each hallway card), to add data about it.
+
+    :param room: the room's state.
+    :param viewer: who is looking, or None.
+    :return: a dict merged into the room's ``extras``, or None. A value that is an
+        object with a ``label`` (and optionally an ``href``) is shown as a badge on
+        the room's hallway card and page.
     """
 
 
@@ -218,4 +232,37 @@ def salon_object_for_federation(obj: Any) -> dict[str, Any] | None:
 
     :param obj: the Salon object (a User, a Room, ...).
     :return: a dict of extra properties merged into the outgoing object, or None.
+    """
+
+
+@hookspec(firstresult=True)
+def salon_federated_actor(name: str) -> dict[str, Any] | None:
+    """Called by federation to find a plugin's actor named NAME (not a user), so a
+    plugin can publish actors (a club as a ``Group``) under ``/actors/NAME``.
+
+    :param name: the actor's preferred user name, as in ``acct:NAME@host``.
+    :return: ``{"type", "preferredUsername", "name", "summary", "url"}`` (optionally
+        ``"manuallyApprovesFollowers"``), or None if NAME is not yours (or an
+        awaitable of those). Stops at first non-None result.
+    """
+
+
+@hookspec
+def salon_follow_list(user: User, relation: str) -> list[dict[str, Any]] | None:
+    """Called when a user's followers or following are listed or counted, to add
+    entries the core's local follow table does not hold (remote actors).
+
+    :param user: whose list it is.
+    :param relation: ``"followers"`` or ``"following"``.
+    :return: entries ``{"id": URI, "username": "name@host", "display_name", "url"}``
+        (or an awaitable of that list), or None.
+    """
+
+
+@hookspec
+def salon_profile_changed(user: User) -> Any:
+    """Called after a user edited their profile (display name, bio) and it is stored.
+
+    :param user: the user, as stored after the change.
+    :return: nothing, or an awaitable that is awaited.
     """

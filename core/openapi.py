@@ -70,6 +70,11 @@ def build(routes: list[Any], title: str) -> dict[str, Any]:
             }
         elif doc.status == 204:
             op["responses"][str(doc.status)] = {"description": "done"}
+        elif doc.media_type != "application/json":  # e.g. an iCalendar feed
+            op["responses"][str(doc.status)] = {
+                "description": "OK",
+                "content": {doc.media_type: {"schema": {"type": "string"}}},
+            }
         else:  # a JSON answer without a declared model (this document itself)
             op["responses"][str(doc.status)] = {
                 "description": "OK",

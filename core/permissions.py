@@ -23,12 +23,19 @@ action                        resource                     default rule
 ``room.view``                 Room                         visibility (see below); open
                                                            rooms also to anonymous visitors
 ``room.join``                 Room                         visibility, and not removed
+``room.audio``                Room                         present members: connect to the
+                                                           room's audio (signalling)
 ``room.open`` ... ``room.end``  RoomTarget(room, user_id)   the room's roles (core/rooms.py)
+``payments.send``             the User to be paid          signed in, not oneself
+``payments.admin``            None                         admins (payment ledger, refunds)
 ============================  ===========================  =================================
 
 Room visibility: open rooms admit anyone; social rooms admit followers of anyone on
-stage; closed rooms admit their guest list; the creator and present members always
-see the room.
+stage; closed rooms admit their guest list; members-only rooms admit whom a plugin's
+``salon_permission`` allows (a group the plugin keeps), the core alone admits nobody
+else; the creator, guests and present members always see the room.
+
+A plugin denies with False, or with a string: the reason shown to the person refused.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ INSTANCE_INVITE = "instance.invite"
 ROOM_CREATE = "room.create"
 ROOM_VIEW = "room.view"
 ROOM_JOIN = "room.join"
+ROOM_AUDIO = "room.audio"
+PAYMENTS_SEND = "payments.send"
+PAYMENTS_ADMIN = "payments.admin"
 ROOM_ACTIONS = frozenset(a.value for a in Action)
 
 
@@ -82,6 +92,9 @@ class Permissions:
         opinions = await self.plugins.call(
             "salon_permission", actor=actor, action=action, resource=resource
         )
+        reasons = [o for o in opinions if isinstance(o, str) and o]
+        if reasons:
+            return reasons[0]
         if any(o is False for o in opinions):
             return f"not allowed to {action} here"
         if any(o is True for o in opinions):
@@ -102,6 +115,12 @@ class Permissions:
             return None if actor.is_admin else "only admins can create invites"
         if action == ROOM_CREATE:
             return None
+        if action == PAYMENTS_SEND:
+            return "you cannot pay yourself" if resource.id == actor.id else None
+        if action == PAYMENTS_ADMIN:
+            return None if actor.is_admin else "only admins can see the payments ledger"
+        if action == ROOM_AUDIO:
+            return None if actor.id in resource.members else "you are not in this room"
         if action in (ROOM_VIEW, ROOM_JOIN):
             return await self._room_access(actor, resource, action)
         if action in ROOM_ACTIONS:
@@ -128,4 +147,6 @@ class Permissions:
                     )
                 ).first()
             return None if follow else "this room is for followers of its speakers"
+        if room.visibility is Visibility.MEMBERS:
+            return "this room is for members"
         return "this room is invite-only"

@@ -19,7 +19,7 @@ from sqlmodel import select
 from . import permissions as perms
 from . import room_store
 from .db import Database
-from .errors import ValidationFailed
+from .errors import Conflict, Unavailable, ValidationFailed
 from .events import CLOSE_ENDED, CLOSE_FORBIDDEN, EventHub
 from .models import RoomRow, User
 from .permissions import Permissions, RoomTarget
@@ -105,7 +105,7 @@ class RoomService:
     async def view(self, room_id: int, viewer: User | None) -> dict[str, Any]:
         room = await self.load(room_id)
         await self.permissions.check(viewer, perms.ROOM_VIEW, room)
-        return await self.room_json(room)
+        return await self.room_json(room, viewer)
 
     async def snapshot(self, room_id: int, viewer: User | None) -> tuple[dict[str, Any], Any]:
         """A consistent snapshot and a subscription starting right after it."""
@@ -114,7 +114,7 @@ class RoomService:
             await self.permissions.check(viewer, perms.ROOM_VIEW, room)
             epoch, seq = self.hub.position(room_id)
             sub = self.hub.subscribe(room_id, viewer.id if viewer else None)
-        body = await self.room_json(room)
+        body = await self.room_json(room, viewer)
         return {"type": "snapshot", "seq": seq, "epoch": epoch, "room": body}, sub
 
     # -- transitions -------------------------------------------------------
@@ -196,7 +196,7 @@ class RoomService:
             )
             await self._drive_transport(room, event)
             await self.plugins.call("salon_room_event", room=room, event=event)
-        return self.room_json_from(room, users)
+        return self.room_json_from(room, users, await self.extras(room, actor))
 
     async def _drive_transport(self, room: Room, event: RoomEvent) -> None:
         """Tell the audio transport what changed (it enforces moderators' mutes)."""
@@ -218,6 +218,31 @@ class RoomService:
         except Exception:
             logger.exception("audio transport failed on %s in room %s", event.kind, room.id)
 
+    async def connect_audio(self, room_id: int, actor: User, offer: str) -> str:
+        """Hand a present member's SDP offer to the audio transport; return its answer.
+
+        The negotiation runs outside the room's lock; afterwards, under the lock, the
+        transport is told the member's current role and mute (or that they left), so a
+        transition that raced the negotiation is not lost.
+        """
+        t = self.transport
+        room = await self.load(room_id)
+        await self.permissions.check(actor, perms.ROOM_AUDIO, room)
+        if t is None:
+            raise Unavailable("no audio transport is running on this instance")
+        member = room.members.get(actor.id)  # type: ignore[arg-type]
+        if member is None:
+            raise Conflict("join the room before connecting its audio")
+        answer = await await_me_maybe(t.connect(room_id, actor.id, member.role.value, offer))
+        async with self.lock(room_id):
+            member = (await self.load(room_id)).members.get(actor.id)  # type: ignore[arg-type]
+            if member is None:
+                await await_me_maybe(t.disconnect(room_id, actor.id))
+                raise Conflict("you left the room while connecting its audio")
+            await await_me_maybe(t.set_role(room_id, actor.id, member.role.value))
+            await await_me_maybe(t.set_muted(room_id, actor.id, member.muted))
+        return answer
+
     # -- serialising ------------------------------------------------------
 
     async def _require_user(self, user_id: int) -> User:
@@ -235,11 +260,23 @@ class RoomService:
             rows = (await session.exec(select(User).where(User.id.in_(wanted)))).all()
         return {u.id: user_summary(u) for u in rows}  # type: ignore[misc]
 
-    async def room_json(self, room: Room) -> dict[str, Any]:
-        users = await self.users([*room.members, room.creator_id])
-        return self.room_json_from(room, users)
+    async def extras(self, room: Room, viewer: User | None) -> dict[str, Any]:
+        """What plugins add to the room as VIEWER sees it (``salon_room_extras``)."""
+        merged: dict[str, Any] = {}
+        for found in await self.plugins.call("salon_room_extras", room=room, viewer=viewer):
+            merged.update(found)
+        return merged
 
-    def room_json_from(self, room: Room, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    async def room_json(self, room: Room, viewer: User | None = None) -> dict[str, Any]:
+        users = await self.users([*room.members, room.creator_id])
+        return self.room_json_from(room, users, await self.extras(room, viewer))
+
+    def room_json_from(
+        self,
+        room: Room,
+        users: dict[int, dict[str, Any]],
+        extras: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         def member(m: Any) -> dict[str, Any]:
             return {**m.to_dict(), "user": users.get(m.user_id)}
 
@@ -254,6 +291,7 @@ class RoomService:
             "stage": [member(m) for m in room.stage()],
             "audience": [member(m) for m in room.audience()],
             "listener_count": len(room.members),
+            "extras": extras or {},
         }
 
     def event_json(

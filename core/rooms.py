@@ -43,6 +43,7 @@ class Visibility(StrEnum):
     OPEN = "open"  # anyone, anywhere
     SOCIAL = "social"  # followers of the speakers
     CLOSED = "closed"  # invited only
+    MEMBERS = "members"  # members of a group a plugin defines (e.g. a community)
 
 
 class RoomRefused(Conflict):

@@ -8,6 +8,7 @@ not silently ignored.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -128,8 +129,18 @@ class Profile(UserSummary):
     extras: dict[str, Any]
 
 
+class RemoteUser(BaseModel):
+    """Someone on another instance (see ``salon_follow_list``)."""
+
+    id: str = Field(description="the actor's id (a URL)")
+    username: str = Field(description="name@host")
+    display_name: str
+    url: str
+
+
 class UserList(BaseModel):
     users: list[UserSummary]
+    remote: list[RemoteUser] = Field(default_factory=list, description="people on other instances")
 
 
 class TokenCreated(BaseModel):
@@ -179,6 +190,9 @@ class RoomOut(BaseModel):
     stage: list[MemberOut]
     audience: list[MemberOut]
     listener_count: int
+    extras: dict[str, Any] = Field(
+        default_factory=dict, description="what plugins add (salon_room_extras)"
+    )
 
 
 class HallwayRoom(RoomOut):
@@ -213,3 +227,33 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+class SdpType(StrEnum):
+    OFFER = "offer"
+
+
+class AudioOfferBody(Body):
+    """A WebRTC SDP offer for one member's audio connection (its size is bounded by
+    ``instance.max_body_bytes``)."""
+
+    type: SdpType
+    sdp: str = Field(min_length=1)
+
+
+class IceServer(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class AudioConfig(BaseModel):
+    """What a client needs before it offers: ICE servers, downstream audio slots."""
+
+    ice_servers: list[IceServer]
+    slots: int
+
+
+class AudioAnswer(BaseModel):
+    type: str
+    sdp: str

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets as _secrets
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,13 +82,23 @@ class ServerSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+def bundled_plugins() -> list[str]:
+    """The plugins Salon's own distribution declares (its ``salon.plugins`` entry points):
+    the embedded default of ``plugins.enabled``, without the core naming any of them."""
+    return sorted(
+        ep.name
+        for ep in entry_points(group="salon.plugins")
+        if ep.dist is not None and ep.dist.name == "salon"
+    )
+
+
 class PluginsSettings(BaseModel):
     """``enabled`` names the plugins to run; ``[plugins.NAME]`` tables hold their settings,
     validated by each plugin's own model once plugins are loaded."""
 
     model_config = ConfigDict(extra="allow")
 
-    enabled: list[str] = Field(default_factory=list)
+    enabled: list[str] = Field(default_factory=lambda: bundled_plugins())
 
     def section(self, name: str) -> dict[str, Any]:
         value = (self.model_extra or {}).get(name, {})

@@ -14,11 +14,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ..api import endpoint, ok, path_int, read_json
 from ..auth import current_user, require_user
-from ..errors import Forbidden, SalonError
+from ..errors import Forbidden, SalonError, Unavailable, ValidationFailed
 from ..events import CLOSE_ENDED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_RESYNC
 from ..hallway import hallway
+from ..permissions import ROOM_AUDIO
 from ..rooms import Action, Room, RoomEvent
 from ..schemas import (
+    AudioAnswer,
+    AudioConfig,
+    AudioOfferBody,
     EmptyBody,
     Hallway,
     MuteBody,
@@ -173,6 +177,43 @@ async def end_room(request: Request) -> Response:
 
 @endpoint(
     "GET",
+    "/api/rooms/{room_id}/audio",
+    summary="Audio set-up for a present member: ICE servers and downstream audio slots",
+    response=AudioConfig,
+    tag="rooms",
+)
+async def audio_config(request: Request) -> Response:
+    user = await require_user(request)
+    room_id = path_int(request, "room_id")
+    service = request.app.state.rooms
+    room = await service.load(room_id)
+    await request.app.state.permissions.check(user, ROOM_AUDIO, room)
+    if service.transport is None:
+        raise Unavailable("no audio transport is running on this instance")
+    return ok(AudioConfig.model_validate(service.transport.client_config(room_id)))
+
+
+@endpoint(
+    "POST",
+    "/api/rooms/{room_id}/audio",
+    summary="Connect my audio: send a WebRTC SDP offer, get the answer (present members)",
+    body=AudioOfferBody,
+    response=AudioAnswer,
+    tag="rooms",
+)
+async def audio_connect(request: Request) -> Response:
+    user = await require_user(request)
+    room_id = path_int(request, "room_id")
+    body = await read_json(request, AudioOfferBody)
+    try:
+        answer = await request.app.state.rooms.connect_audio(room_id, user, body.sdp)
+    except ValueError as exc:
+        raise ValidationFailed(f"sdp: {exc}", field="sdp") from None
+    return ok({"type": "answer", "sdp": answer})
+
+
+@endpoint(
+    "GET",
     "/api/hallway",
     summary="Live and scheduled rooms for me, best first",
     response=Hallway,
@@ -312,5 +353,7 @@ routes = [
     _target_action(f"{ROOM}/remove", "Remove a member; they cannot rejoin", Action.REMOVE),
     _target_action(f"{ROOM}/guests", "Add a user to a closed room's guest list", Action.INVITE),
     end_room,
+    audio_config,
+    audio_connect,
     WebSocketRoute(f"{ROOM}/ws", room_socket, name="room_socket"),
 ]

@@ -14,7 +14,7 @@ from ..api import endpoint, no_content, ok, read_json
 from ..auth import current_user, require_user
 from ..errors import NotFound
 from ..models import Follow, User
-from ..schemas import EmptyBody, Me, Profile, ProfileBody, UserList, UserSummary
+from ..schemas import EmptyBody, Me, Profile, ProfileBody, RemoteUser, UserList, UserSummary
 from .accounts import me_json
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ async def update_me(request: Request) -> Response:
         await session.commit()
         await session.refresh(user)
     logger.info("%s edited their profile", user.username)
+    await request.app.state.plugins.call("salon_profile_changed", user=user)
     return ok(me_json(user))
 
 
@@ -77,6 +78,8 @@ async def _counts(request: Request, user: User, viewer: User | None) -> tuple[in
                     )
                 )
             ).first() is not None
+    followers += len(await _remote_follows(request, user, "followers"))
+    following += len(await _remote_follows(request, user, "following"))
     return followers, following, followed
 
 
@@ -151,7 +154,10 @@ async def unfollow(request: Request) -> Response:
 
 
 async def _listing(request: Request, *, followers: bool) -> Response:
+    viewer = await current_user(request)
     user = await user_by_name(request)
+    permissions = request.app.state.permissions
+    await permissions.check(viewer, perms.USER_VIEW, user)
     other = Follow.follower_id if followers else Follow.followee_id
     mine = Follow.followee_id if followers else Follow.follower_id
     async with request.app.state.db.session() as session:
@@ -164,7 +170,16 @@ async def _listing(request: Request, *, followers: bool) -> Response:
                 .limit(1000)
             )
         ).all()
-    return ok(UserList(users=[summary(u) for u in rows]))
+    # Each person listed is one the viewer may see (``user.view``: plugins hide some).
+    shown = [u for u in rows if await permissions.allowed(viewer, perms.USER_VIEW, u)]
+    remote = await _remote_follows(request, user, "followers" if followers else "following")
+    return ok(UserList(users=[summary(u) for u in shown], remote=remote))
+
+
+async def _remote_follows(request: Request, user: User, relation: str) -> list[RemoteUser]:
+    """Entries plugins keep outside the local follow table (``salon_follow_list``)."""
+    found = await request.app.state.plugins.call("salon_follow_list", user=user, relation=relation)
+    return [RemoteUser.model_validate(entry) for entries in found for entry in entries]
 
 
 @endpoint(
