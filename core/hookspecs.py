@@ -266,3 +266,14 @@ def salon_profile_changed(user: User) -> Any:
     :param user: the user, as stored after the change.
     :return: nothing, or an awaitable that is awaited.
     """
+
+
+@hookspec
+def salon_account_deleted(user: User) -> Any:
+    """Called after a user deleted their account and the deletion is stored (they left
+    their rooms; their sessions, tokens and follows are gone; the profile is scrubbed
+    and the username stays reserved), so plugins remove what they keep about them.
+
+    :param user: the deleted account's tombstone (``deleted_at`` set).
+    :return: nothing, or an awaitable that is awaited.
+    """

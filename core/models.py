@@ -24,6 +24,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(default="")
     is_admin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when the account was deleted: the row stays as a tombstone that keeps the
+    # username reserved; everything else about the person is gone.
+    deleted_at: datetime | None = None
 
 
 class AuthToken(SQLModel, table=True):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -248,17 +248,21 @@ class RoomService:
     async def _require_user(self, user_id: int) -> User:
         async with self.db.session() as session:
             user = await session.get(User, user_id)
-        if user is None:
+        if user is None or user.deleted_at is not None:
             raise ValidationFailed(f"no user with id {user_id}", field="user_id", code="not_found")
         return user
 
-    async def users(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+    async def user_rows(self, ids: Iterable[int]) -> dict[int, User]:
+        """The users with these ids, in one query."""
         wanted = set(ids)
         if not wanted:
             return {}
         async with self.db.session() as session:
             rows = (await session.exec(select(User).where(User.id.in_(wanted)))).all()
-        return {u.id: user_summary(u) for u in rows}  # type: ignore[misc]
+        return {u.id: u for u in rows}  # type: ignore[misc]
+
+    async def users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        return {uid: user_summary(u) for uid, u in (await self.user_rows(ids)).items()}
 
     async def extras(self, room: Room, viewer: User | None) -> dict[str, Any]:
         """What plugins add to the room as VIEWER sees it (``salon_room_extras``)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from salon.core.models import User
@@ -171,6 +172,15 @@ def update(fed: Federation, actor: str, doc: dict[str, Any]) -> dict[str, Any]:
 
 def delete(fed: Federation, actor: str) -> dict[str, Any]:
     return activity(fed, "Delete", actor, actor, to=[PUBLIC])
+
+
+def tombstone(uri: str, deleted_at: datetime | None) -> dict[str, Any]:
+    """What a deleted user's actor URL serves (with 410 Gone)."""
+    doc: dict[str, Any] = {"@context": AS_CONTEXT, "id": uri, "type": "Tombstone"}
+    doc["formerType"] = "Person"
+    if deleted_at is not None:
+        doc["deleted"] = deleted_at.isoformat()
+    return doc
 
 
 def _strip(obj: dict[str, Any]) -> dict[str, Any]:

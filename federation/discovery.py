@@ -106,7 +106,11 @@ async def nodeinfo(request: Request) -> Response:
     fed = fed_of(request)
     settings = request.app.state.settings
     async with fed.db.session() as session:
-        users = (await session.exec(select(func.count()).select_from(User))).one()
+        users = (
+            await session.exec(
+                select(func.count()).select_from(User).where(User.deleted_at.is_(None))  # type: ignore[union-attr]
+            )
+        ).one()
     data = {
         "version": "2.1",
         "software": {"name": "salon", "version": __version__},
@@ -137,6 +141,11 @@ async def user_actor(request: Request) -> Response:
         return await profile_page(request)
     actor = await _actor_or_404(request)
     if actor is None:
+        fed = fed_of(request)
+        gone = await fed.user_by_name(request.path_params["username"])
+        if gone is not None and gone.deleted_at is not None:  # a deleted account
+            uri = fed.user_uri(gone.username)
+            return activity_response(activities.tombstone(uri, gone.deleted_at), 410)
         return not_found("no such actor")
     return activity_response(await activities.actor_document(fed_of(request), actor))
 

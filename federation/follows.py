@@ -334,3 +334,31 @@ async def sever_host(fed: Federation, domain: str) -> int:
     if doomed:
         logger.info("severed %d follows with %s", len(doomed), domain)
     return len(doomed)
+
+
+async def forget_local(fed: Federation, user: User) -> list[str]:
+    """USER deleted their account: drop every follow with remote actors, both ways, and
+    return where to tell them (followers' and followees' shared inboxes, once each)."""
+    local = fed.user_uri(user.username)
+    async with fed.db.session() as session:
+        rows = (
+            await session.exec(
+                select(FederationFollow, FederationRemoteActor)
+                .join(
+                    FederationRemoteActor,
+                    FederationRemoteActor.uri == FederationFollow.remote_actor,
+                    isouter=True,
+                )
+                .where(FederationFollow.local_actor == local)
+            )
+        ).all()
+        await session.exec(
+            sql_delete(FederationFollow).where(FederationFollow.local_actor == local)
+        )  # type: ignore[call-overload]
+        await session.exec(
+            sql_delete(FederationAccount).where(FederationAccount.user_id == user.id)
+        )  # type: ignore[call-overload]
+        await session.commit()
+    inboxes = {a.shared_inbox or a.inbox for _, a in rows if a is not None}
+    logger.info("%s deleted: %d follows with remote actors dropped", local, len(rows))
+    return sorted(i for i in inboxes if i)

@@ -68,6 +68,20 @@ class InstanceHooks:
         except Exception:  # the edit is stored; failing to tell others must not undo it
             logger.exception("could not queue the Update of %s", user.username)
 
+    @hookimpl
+    async def salon_account_deleted(self, user: User) -> None:
+        """Tell every remote follower and followee: a ``Delete`` of the actor, through
+        the queue (its key stays, so the queued ``Delete`` can still be signed); then
+        the actor URL answers 410 with a ``Tombstone``."""
+        fed = self.fed
+        uri = fed.user_uri(user.username)
+        try:
+            inboxes = await follows.forget_local(fed, user)
+            queued = await fed.outbox.enqueue(activities.delete(fed, uri), uri, inboxes)
+            logger.info("queued the Delete of %s for %d inboxes", uri, queued)
+        except Exception:  # the deletion is stored; failing to tell others must not undo it
+            logger.exception("could not queue the Delete of %s", uri)
+
 
 @hookimpl
 def salon_settings_model(name: str) -> type[BaseModel] | None:

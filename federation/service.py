@@ -140,7 +140,7 @@ class Federation:
             return None
         if parts[0] == "users":
             user = await self.user_by_name(parts[1])
-            if user is not None:
+            if user is not None and user.deleted_at is None:
                 return LocalActor(self.user_uri(user.username), "user", user.username, user=user)
         if parts[0] == "actors":
             description = await self.plugin_actor(parts[1])
@@ -153,8 +153,10 @@ class Federation:
         if name == INSTANCE_USERNAME:
             return LocalActor(self.instance_uri, "instance", name)
         user = await self.user_by_name(name)
-        if user is not None:
+        if user is not None and user.deleted_at is None:
             return LocalActor(self.user_uri(user.username), "user", user.username, user=user)
+        if user is not None:  # a deleted account's name is not a plugin actor's either
+            return None
         description = await self.plugin_actor(name)
         if description is not None:
             return LocalActor(self.plugin_actor_uri(name), "plugin", name, description=description)

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import permissions as perms
+from ..account_deletion import DeleteAccountBody, check_password, delete_account
 from ..api import endpoint, no_content, ok, read_json
-from ..auth import current_user, require_user
+from ..auth import SESSION_KEY, current_user, require_user
 from ..errors import NotFound
 from ..models import Follow, User
 from ..schemas import EmptyBody, Me, Profile, ProfileBody, RemoteUser, UserList, UserSummary
@@ -26,7 +27,7 @@ async def user_by_name(request: Request) -> User:
         raise NotFound(f"no user named {username!r}", field="username")
     async with request.app.state.db.session() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
-    if user is None:
+    if user is None or user.deleted_at is not None:  # a deleted account's tombstone
         raise NotFound(f"no user named {username!r}", field="username")
     return user
 
@@ -59,6 +60,24 @@ async def update_me(request: Request) -> Response:
     logger.info("%s edited their profile", user.username)
     await request.app.state.plugins.call("salon_profile_changed", user=user)
     return ok(me_json(user))
+
+
+@endpoint(
+    "DELETE",
+    "/api/me",
+    summary="Delete my account (confirm with my password); my sessions and tokens end",
+    body=DeleteAccountBody,
+    status=204,
+    tag="users",
+)
+async def delete_me(request: Request) -> Response:
+    user = await require_user(request)
+    body = await read_json(request, DeleteAccountBody)
+    await check_password(user, body.password)
+    await delete_account(request.app.state, user)
+    if "session" in request.scope:
+        request.session.pop(SESSION_KEY, None)
+    return no_content()
 
 
 async def _counts(request: Request, user: User, viewer: User | None) -> tuple[int, int, bool]:
@@ -206,4 +225,4 @@ async def following(request: Request) -> Response:
     return await _listing(request, followers=False)
 
 
-routes = [get_me, update_me, get_profile, follow, unfollow, followers, following]
+routes = [get_me, update_me, delete_me, get_profile, follow, unfollow, followers, following]

@@ -31,3 +31,17 @@ if (invite) {
     } catch (error) { flash(error.message); }
   });
 }
+
+const deletion = document.getElementById("delete-account-form");
+deletion.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const { password, confirm } = formData(deletion);
+  if (!confirm) {
+    showError(deletion, { message: "Tick the box to confirm.", field: "confirm" });
+    return;
+  }
+  try {
+    await api("DELETE", "/api/me", { password });
+    window.location.assign("/");  // the server ended this session
+  } catch (error) { showError(deletion, error); }
+});
