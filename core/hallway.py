@@ -15,7 +15,7 @@ from sqlmodel import select
 from . import permissions as perms
 from . import room_store
 from .models import Follow, RoomRow, User
-from .room_service import RoomService
+from .room_service import RoomService, user_summary
 from .rooms import RoomState
 
 MAX_ROOMS = 200
@@ -60,13 +60,24 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
         ranked.append((key, room, followed))
     ranked.sort(key=lambda item: item[0])
     # One query for the people of every listed room, not one per room.
-    users = await service.users(
-        [u for _, room, _ in ranked for u in (*room.members, room.creator_id)]
+    rows = await service.user_rows(
+        u for _, room, _ in ranked for u in (*room.members, room.creator_id)
     )
-    return [
-        {
-            **service.room_json_from(room, users, await service.extras(room, viewer)),
-            "followed_people": followed,
-        }
-        for _, room, followed in ranked
-    ]
+    users = {uid: user_summary(u) for uid, u in rows.items()}
+    # Listeners the viewer may not see (``user.view``) are left out of the audience,
+    # each asked about once however many rooms they are in.
+    hidden: set[int] = set()
+    for uid in {m.user_id for _, room, _ in ranked for m in room.audience()}:
+        person = rows.get(uid)
+        if (
+            person is not None
+            and (viewer is None or uid != viewer.id)
+            and not await service.permissions.allowed(viewer, perms.USER_VIEW, person)
+        ):
+            hidden.add(uid)
+    listed = []
+    for _, room, followed in ranked:
+        item = service.room_json_from(room, users, await service.extras(room, viewer))
+        item["audience"] = [m for m in item["audience"] if m["user_id"] not in hidden]
+        listed.append({**item, "followed_people": followed})
+    return listed

@@ -84,7 +84,12 @@ class Report(ModerationModel, table=True):
     __tablename__ = "moderation_report"
 
     id: int | None = Field(default=None, primary_key=True)
-    reporter_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    # None for a report from another server (an ActivityPub Flag): remote_reporter
+    # then holds the actor id that sent it.
+    reporter_id: int | None = Field(
+        default=None, foreign_key="user.id", index=True, ondelete="CASCADE"
+    )
+    remote_reporter: str = Field(default="", max_length=600)
     kind: str = Field(max_length=10)  # user | room | club
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True, ondelete="CASCADE")
     room_id: int | None = Field(default=None, foreign_key="room.id", ondelete="SET NULL")

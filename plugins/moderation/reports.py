@@ -26,7 +26,7 @@ ACTIONS = ("suspended", "warned", "removed", "content_removed", "other")
 
 
 def new(
-    reporter_id: int,
+    reporter_id: int | None,
     *,
     kind: str,
     reason: str,
@@ -35,9 +35,13 @@ def new(
     room_id: int | None = None,
     club_id: int | None = None,
     context: list[dict[str, Any]] | dict[str, Any] | None = None,
+    remote_reporter: str = "",
 ) -> Report:
+    """A report by a local user (REPORTER_ID), or by the remote actor REMOTE_REPORTER
+    (then REPORTER_ID is None)."""
     return Report(
         reporter_id=reporter_id,
+        remote_reporter=remote_reporter,
         kind=kind,
         reason=reason,
         text=text,

@@ -98,6 +98,9 @@ class ReportOut(BaseModel):
     reason: str
     text: str
     reporter: UserSummary | None
+    remote_reporter: str | None = Field(
+        None, description="the remote actor that sent it, for a report from another server"
+    )
     user: UserSummary | None
     room_id: int | None
     club_id: int | None

@@ -23,7 +23,16 @@ from salon.core.hookspecs import hookimpl
 from salon.core.models import RoomRow, User
 from salon.core.rooms import Room, RoomEvent
 
-from . import audit, blocks, enforcement, instance_blocks, moderators, reports, suspensions
+from . import (
+    audit,
+    blocks,
+    enforcement,
+    instance_blocks,
+    moderators,
+    remote_reports,
+    reports,
+    suspensions,
+)
 from .content import RulesSource
 from .models import InstanceBlock, ModeratorGrant, Report, Suspension, aware
 from .room_context import RoomContext
@@ -106,6 +115,11 @@ class Moderation:
     @hookimpl
     def salon_room_event(self, room: Room, event: RoomEvent) -> None:
         self.context.record(room, event)
+
+    @hookimpl
+    async def salon_activity_received(self, activity: dict[str, Any], sender: str) -> None:
+        if activity.get("type") == "Flag":
+            await self.receive_flag(activity, sender)
 
     @hookimpl
     async def salon_page_assets(self, page: str, viewer: User | None) -> dict[str, Any] | None:
@@ -308,7 +322,100 @@ class Moderation:
         logger.info("%s filed report %s (%s, %s)", reporter.username, row.id, kind, reason)
         return {"id": row.id, "state": row.state}
 
-    async def _room_context(self, viewer: User, room_id: int) -> dict[str, Any]:
+    async def receive_flag(self, activity: dict[str, Any], sender: str) -> list[int]:
+        """File the reports a remote server's ``Flag`` makes (verified by federation,
+        sent by SENDER): one about each local user it names, with the first room it
+        names for context, or else one about each room. What is not here is logged and
+        ignored. Returns the new reports' ids."""
+        base_url = self.app.state.settings.instance.base_url
+        if remote_reports.same_origin(sender, base_url):
+            return []  # local people report through the API
+        flag = remote_reports.read_flag(activity, base_url)
+        async with self.db.session() as session:
+            users: list[User] = []
+            if flag.usernames:
+                users = list(
+                    (
+                        await session.exec(
+                            select(User).where(col(User.username).in_(flag.usernames))
+                        )
+                    ).all()
+                )
+            room_ids: list[int] = []
+            if flag.room_ids:
+                here = set(
+                    (
+                        await session.exec(
+                            select(RoomRow.id).where(col(RoomRow.id).in_(flag.room_ids))
+                        )
+                    ).all()
+                )
+                room_ids = [r for r in flag.room_ids if r in here]
+        # A deleted account's row stays as a tombstone: nobody left to report.
+        users = [u for u in users if getattr(u, "deleted_at", None) is None]
+        named = {u.username for u in users}
+        unknown = [
+            *flag.unknown,
+            *(f"user {n}" for n in flag.usernames if n not in named),
+            *(f"room {r}" for r in flag.room_ids if r not in room_ids),
+        ]
+        if unknown:
+            logger.warning(
+                "Flag %s from %s names what is not on this instance (ignored): %s",
+                activity.get("id"),
+                sender,
+                ", ".join(unknown),
+            )
+        if not users and not room_ids:
+            return []
+        context: dict[str, Any] = {}
+        if room_ids:
+            context = await self._room_context(None, room_ids[0])
+        context["remote"] = {
+            "actor": sender,
+            "activity": activity.get("id"),
+            "objects": remote_reports.object_ids(activity.get("object")),
+        }
+        reason = remote_reports.reason_for(self.settings.report_reasons)
+        targets = (
+            [("user", u, room_ids[0] if room_ids else None) for u in users]
+            if users
+            else [("room", None, r) for r in room_ids]
+        )
+        rows: list[Report] = []
+        async with self.db.session() as session:
+            for kind, target, room_id in targets:
+                row = reports.new(
+                    None,
+                    kind=kind,
+                    reason=reason,
+                    text=flag.text,
+                    user_id=target.id if target else None,
+                    room_id=room_id,
+                    context=context,
+                    remote_reporter=sender,
+                )
+                session.add(row)
+                await session.flush()
+                audit.record(
+                    session,
+                    None,
+                    audit.REPORT_FILED,
+                    f"report:{row.id}",
+                    reason,
+                    kind=kind,
+                    user=target.username if target else None,
+                    room_id=room_id,
+                    remote=sender,
+                )
+                rows.append(row)
+            await session.commit()
+        ids = [r.id for r in rows if r.id is not None]
+        about = [t.username if t else f"room {r}" for _, t, r in targets]
+        logger.info("%s reported %s from its server: reports %s", sender, ", ".join(about), ids)
+        return ids
+
+    async def _room_context(self, viewer: User | None, room_id: int) -> dict[str, Any]:
         async with self.db.session() as session:
             exists = await session.get(RoomRow, room_id)
         if exists is None:
@@ -362,7 +469,8 @@ class Moderation:
             "kind": row.kind,
             "reason": row.reason,
             "text": row.text,
-            "reporter": user_json(users.get(row.reporter_id)),
+            "reporter": user_json(users.get(row.reporter_id)) if row.reporter_id else None,
+            "remote_reporter": row.remote_reporter or None,
             "user": user_json(users.get(row.user_id)) if row.user_id else None,
             "room_id": row.room_id,
             "club_id": row.club_id,

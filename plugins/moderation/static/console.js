@@ -38,7 +38,7 @@ function reportItem(report) {
       target ? el("a", { href: `/users/${target.username}`, class: "reported" }, who(target)) : null,
       report.room_id ? el("a", { href: `/rooms/${report.room_id}` }, ` room ${report.room_id}`) : null,
       report.club_id ? ` club ${report.club_id}` : null),
-    el("div", { class: "meta" }, `reported by ${who(report.reporter)} · ${when(report.created_at)} · ${report.state}`,
+    el("div", { class: "meta" }, `reported by ${report.remote_reporter ? `${report.remote_reporter} (another server)` : who(report.reporter)} · ${when(report.created_at)} · ${report.state}`,
       report.action ? ` (${report.action})` : "", report.note ? ` — ${report.note}` : "",
       report.handled_by ? ` by ${who(report.handled_by)}` : ""),
     report.text ? el("p", {}, report.text) : null,

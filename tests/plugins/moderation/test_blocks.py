@@ -125,6 +125,29 @@ def test_blocked_cannot_join_a_room_where_the_blocker_speaks(people: People) -> 
     assert rid in hallway_ids(ann)
 
 
+def test_the_hallway_audience_leaves_out_blocked_people_both_ways(people: People) -> None:
+    """In a third person's room both may listen, but neither is listed in the
+    hallway's audience the other sees (``user.view``); others see both."""
+    ann, bob, cat, dan = people("ann"), people("bob"), people("cat"), people("dan")
+    block(ann, bob)
+    rooms = [cat.open_room("Cat's room")["id"], dan.open_room("Dan's room")["id"]]
+    for rid in rooms:
+        for who in (ann, bob):
+            assert who.post(f"/api/rooms/{rid}/join").status_code == 200
+
+    def audiences(viewer: Api) -> list[set[str]]:
+        r = viewer.get("/api/hallway")
+        assert r.status_code == 200, r.text
+        by_id = {room["id"]: room for room in r.json()["rooms"]}
+        return [{m["user"]["username"] for m in by_id[rid]["audience"]} for rid in rooms]
+
+    assert audiences(ann) == [{ann.username}] * 2
+    assert audiences(bob) == [{bob.username}] * 2
+    assert audiences(cat) == [{ann.username, bob.username}] * 2
+    assert ann.delete(f"/api/moderation/blocks/{bob.username}").status_code == 204
+    assert audiences(ann) == [{ann.username, bob.username}] * 2
+
+
 def test_invite_to_speak_and_guest_list_refused_between_blocked_people(
     people: People,
 ) -> None:
