@@ -7,6 +7,8 @@ its API under ``/api/clubs``, its pages under ``/clubs``, and these hooks:
 - ``salon_room_extras``: a club room shows its club on its page and hallway card;
 - ``salon_hallway_rank``: the rooms of clubs you follow or belong to rank high;
 - ``salon_room_event``: a weekly club room that opens schedules next week's;
+- ``salon_account_deleted``: a deleted person's memberships and follows go, and their
+  clubs get a successor admin;
 - ``salon_federated_actor``: each club federates as a ``Group`` actor.
 
 Hooks that are not given the app (permissions, extras, ranking) find the instance they
@@ -187,6 +189,26 @@ def salon_federated_actor(name: str) -> Any:
         }
 
     return describe()
+
+
+@hookimpl
+def salon_account_deleted(user: User) -> Any:
+    """The person's memberships and club follows go; clubs they were the last admin of
+    get a successor (:meth:`ClubService.forget_user`)."""
+    app = _app()
+    if app is None:
+        return None
+
+    async def forget() -> None:
+        try:
+            handed = await ClubService(app).forget_user(user)
+        except Exception:  # the deletion is stored; the core must not fail it afterwards
+            logger.exception("could not remove %s from their clubs", user.username)
+            return
+        if handed:
+            logger.info("clubs handed over as %s deleted their account: %s", user.username, handed)
+
+    return forget()
 
 
 @hookimpl

@@ -119,7 +119,7 @@ class ClubService:
         if USERNAME_RE.match(username):
             async with self.db.session() as session:
                 user = (await session.exec(select(User).where(User.username == username))).first()
-        if user is None:
+        if user is None or user.deleted_at is not None:  # a deleted account is no one
             error = NotFound if in_path else ValidationFailed
             raise error(f"{field}: no user named {username!r}", field=field)
         return user
@@ -476,6 +476,63 @@ class ClubService:
             await session.refresh(theirs)
         logger.info("%s handed club %s to %s", actor.username, club.handle, target.username)
         return self.membership_json(club, target, theirs)
+
+    # -- account deletion --------------------------------------------------------
+
+    async def forget_user(self, user: User) -> list[str]:
+        """USER deleted their account: their memberships, invitations, requests and
+        club follows go. A club whose last admin they were passes to its
+        longest-standing leader, else its longest-standing member; a club left with
+        no members at all stays, without an admin. Returns the handles of the clubs
+        that got a new admin."""
+        handed: list[str] = []
+        async with self.db.session() as session:
+            rows = (
+                await session.exec(select(ClubMember).where(ClubMember.user_id == user.id))
+            ).all()
+            for row in rows:
+                club = await session.get(Club, row.club_id)
+                was_admin = row.role == Role.ADMIN and row.status == Status.ACTIVE
+                await session.delete(row)
+                await session.flush()
+                if not was_admin or club is None or await self._admins(session, club):
+                    continue
+                heir = await self._successor(session, club)
+                if heir is None:
+                    logger.info("club %s has no members left, and no admin", club.handle)
+                    continue
+                heir.role = Role.ADMIN.value
+                session.add(heir)
+                handed.append(club.handle)
+                logger.info(
+                    "club %s passed to user %s: its last admin left", club.handle, heir.user_id
+                )
+            follows = (
+                await session.exec(select(ClubFollow).where(ClubFollow.user_id == user.id))
+            ).all()
+            for follow in follows:
+                await session.delete(follow)
+            await session.commit()
+        self._changed()
+        return handed
+
+    async def _successor(self, session: AsyncSession, club: Club) -> ClubMember | None:
+        """The club's longest-standing active leader, else its longest-standing member."""
+        for role in (Role.LEADER, Role.MEMBER):
+            row = (
+                await session.exec(
+                    select(ClubMember)
+                    .where(
+                        ClubMember.club_id == club.id,
+                        ClubMember.status == Status.ACTIVE.value,
+                        ClubMember.role == role.value,
+                    )
+                    .order_by(ClubMember.created_at, ClubMember.id)
+                )
+            ).first()
+            if row is not None:
+                return row
+        return None
 
     # -- followers ------------------------------------------------------------
 

@@ -4,7 +4,8 @@ The module-level hooks declare the plugin's parts (settings, routes, migrations,
 commands, web files); at start-up a :class:`~.service.Moderation` is made for the
 instance and registered with its plugin manager, and it answers the hooks that need
 the instance's state (``salon_permission``, ``salon_check_content``,
-``salon_room_event``, ``salon_page_assets``, ``salon_activity_received``). See
+``salon_room_event``, ``salon_page_assets``, ``salon_activity_received``,
+``salon_account_deleted``). See
 README.md beside this file.
 """
 

@@ -25,6 +25,7 @@ INSTANCE_UNBLOCKED = "instance.unblocked"
 RULES_RELOADED = "content_rules.reloaded"
 ROOM_REMOVED = "room.removed"
 ROOM_ENDED = "room.ended"
+ACCOUNT_DELETED = "account.deleted"  # its blocks and moderator grant went with it
 
 
 def record(

@@ -91,3 +91,18 @@ async def of(session: AsyncSession, blocker_id: int) -> list[Block]:
             )
         ).all()
     )
+
+
+async def remove_all_of(session: AsyncSession, user_id: int) -> set[int]:
+    """Remove every block USER_ID made or was the target of; returns the other side of
+    each. The caller commits."""
+    rows = list(
+        (
+            await session.exec(
+                select(Block).where(or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
+            )
+        ).all()
+    )
+    for row in rows:
+        await session.delete(row)
+    return {row.blocked_id if row.blocker_id == user_id else row.blocker_id for row in rows}

@@ -122,6 +122,13 @@ class Moderation:
             await self.receive_flag(activity, sender)
 
     @hookimpl
+    async def salon_account_deleted(self, user: User) -> None:
+        try:
+            await self.forget_user(user)
+        except Exception:  # the deletion is stored; the core must not fail it afterwards
+            logger.exception("could not remove the blocks of %s", user.username)
+
+    @hookimpl
     async def salon_page_assets(self, page: str, viewer: User | None) -> dict[str, Any] | None:
         found: dict[str, Any] = {"styles": [f"{STATIC}/moderation.css"]}
         if viewer is not None and await self.rules.is_moderator(viewer):
@@ -150,6 +157,8 @@ class Moderation:
     async def block(self, actor: User, target: User) -> dict[str, Any]:
         if actor.id == target.id:
             raise ValidationFailed("you cannot block yourself", field="username")
+        if target.deleted_at is not None:  # nobody to block: the account is gone
+            raise NotFound(f"no user named {target.username!r}", field="username")
         async with self.db.session() as session:
             _, follows_ended = await blocks.add(session, actor.id, target.id)  # type: ignore[arg-type]
             audit.record(session, actor.id, audit.BLOCK, f"user:{target.username}")
@@ -168,6 +177,26 @@ class Moderation:
             audit.record(session, actor.id, audit.UNBLOCK, f"user:{target.username}")
             await session.commit()
         self.rules.blocks.forget(actor.id, target.id)  # type: ignore[arg-type]
+
+    async def forget_user(self, user: User) -> dict[str, Any]:
+        """USER deleted their account: the blocks they made or were the target of go,
+        and so does a moderator grant; one audit entry says so. Reports (by them or
+        about them), suspensions and the audit log stay: moderation records are kept."""
+        async with self.db.session() as session:
+            others = await blocks.remove_all_of(session, user.id)  # type: ignore[arg-type]
+            grant = await moderators.find(session, user.id)  # type: ignore[arg-type]
+            if grant is not None:
+                await session.delete(grant)
+            details = {"blocks_removed": len(others), "moderator_grant_removed": grant is not None}
+            audit.record(
+                session, user.id, audit.ACCOUNT_DELETED, f"user:{user.username}", **details
+            )
+            await session.commit()
+        self.rules.blocks.forget(user.id, *others)  # type: ignore[arg-type]
+        logger.info(
+            "removed what moderation kept for deleted account %s: %s", user.username, details
+        )
+        return details
 
     async def blocks_of(self, actor: User) -> list[dict[str, Any]]:
         async with self.db.session() as session:

@@ -1,6 +1,8 @@
 """Creator payments through Stripe Connect: 100% to the creator, the fee on top.
 
-Hooks only; the domain lives in :mod:`.service` (payments, events), :mod:`.booking`
+Hooks only (a deleted account cannot be paid: ``salon_permission`` refuses
+``payments.send`` to it, and ``salon_account_deleted`` leaves its money records as they
+are); the domain lives in :mod:`.service` (payments, events), :mod:`.booking`
 (Stripe's state to ledger facts), :mod:`.ledger`, :mod:`.fees` and :mod:`.reconcile`,
 and Stripe's API behind :mod:`.gateway`. See README.md in this folder.
 """
@@ -103,9 +105,32 @@ def salon_page_assets(page: str, viewer: Any) -> dict[str, Any] | None:
 
 
 @hookimpl
-def salon_profile_extras(user: Any, viewer: Any) -> Any:
+def salon_permission(actor: Any, action: str, resource: Any) -> str | None:
+    """A deleted account cannot be paid, whatever its Stripe account says."""
+    if action == PAYMENTS_SEND and getattr(resource, "deleted_at", None) is not None:
+        return f"@{resource.username} deleted their account and can no longer be paid"
+    return None
+
+
+@hookimpl
+def salon_account_deleted(user: Any) -> Any:
     service = _running.get("service")
     if service is None:
+        return None
+
+    async def forget() -> None:
+        try:
+            await service.account_deleted(user)
+        except Exception:  # the deletion is stored; the core must not fail it afterwards
+            logger.exception("could not look up the payments of %s", user.username)
+
+    return forget()
+
+
+@hookimpl
+def salon_profile_extras(user: Any, viewer: Any) -> Any:
+    service = _running.get("service")
+    if service is None or getattr(user, "deleted_at", None) is not None:
         return None
 
     async def extras() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -467,6 +467,33 @@ class PaymentService:
         logger.info("payment %s: lost dispute, %d taken back from the creator", payment_id, left)
 
     # -- what people see ------------------------------------------------------------
+
+    # -- deleted accounts -----------------------------------------------------------
+
+    async def account_deleted(self, user: User) -> dict[str, Any]:
+        """USER deleted their account. Money records are append-only, so nothing is
+        written: payments and the ledger stay, payments still in flight (as payer or
+        creator) are settled by Stripe's webhooks as before, and the Connect account
+        stays the person's own at Stripe. Salon stops paying them through
+        ``salon_permission`` (``payments.send`` to a deleted account is refused). Logs
+        what stays, for the operator."""
+        paid = [s.value for s in PAID]  # a failed card may still be retried
+        async with self.db.session() as session:
+            in_flight = (
+                await session.exec(
+                    select(Payment.id).where(
+                        or_(Payment.payer_id == user.id, Payment.creator_id == user.id),
+                        col(Payment.state).not_in(paid),
+                    )
+                )
+            ).all()
+        account = await self.account_of(user.id)  # type: ignore[arg-type]
+        kept = {
+            "stripe_account": account.stripe_account_id if account else None,
+            "payments_in_flight": list(in_flight),
+        }
+        logger.info("account %s deleted; payments kept as they are: %s", user.username, kept)
+        return kept
 
     async def earnings(self, creator: User) -> dict[str, Any]:
         async with self.db.session() as session:
