@@ -186,6 +186,11 @@ class PluginManager:
             name = impl.plugin_name
             try:
                 await await_me_maybe(_call_impl(impl, app=app))
+            except ConfigError as exc:
+                # Expected and the admin's to fix (say, payments without keys): one line.
+                logger.warning("plugin %s is off: %s", name, exc.message)
+                self.disable(name, app, exc.message)
+                failed.append(name)
             except Exception as exc:
                 logger.exception("plugin %s failed to start; it is disabled", name)
                 self.disable(name, app, f"start-up failed: {exc!r}")

@@ -49,14 +49,10 @@ def salon_settings_model(name: str) -> type[BaseModel] | None:
 @hookimpl
 async def salon_startup(app: Any) -> None:
     settings: PaymentsSettings = app.state.plugin_settings[NAME]
-    try:
-        secret_key, webhook_secret = settings.keys()
-    except ConfigError as exc:
-        logger.error("payments_stripe stays off: %s", exc.message)
-        raise
+    # A ConfigError here keeps the plugin off; the core logs why in one line.
+    secret_key, webhook_secret = settings.keys()
     if not settings.publishable_key:
         message = "plugins.payments_stripe.publishable_key is empty; the card form needs it"
-        logger.error("payments_stripe stays off: %s", message)
         raise ConfigError(message, field="plugins.payments_stripe.publishable_key")
     service = PaymentService(
         settings=settings,

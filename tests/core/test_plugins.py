@@ -301,6 +301,29 @@ def test_salon_startup(launch: Launch, sqlite_url: str, caplog: pytest.LogCaptur
     assert "no API key" in plugin_states(server, admin.token)["broken"]["reason"]
 
 
+class NeedsAKey:
+    """A plugin whose start-up finds its config incomplete."""
+
+    @hookimpl
+    def salon_startup(self, app: Any) -> None:
+        raise ConfigError("plugins.needs_a_key.key: not set; set it", field="plugins.needs_a_key")
+
+
+def test_a_config_error_at_start_up_is_one_line(
+    launch: Launch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An admin-fixable condition is logged as one warning naming the key, not a
+    traceback; the plugin is off and admins see the same reason."""
+    caplog.set_level(logging.WARNING, logger="salon.core.plugins")
+    server = launch(extra_plugins=[("needs_a_key", NeedsAKey())])
+    (record,) = [r for r in caplog.records if r.name == "salon.core.plugins"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert (
+        record.getMessage() == "plugin needs_a_key is off: plugins.needs_a_key.key: not set; set it"
+    )
+    assert plugin_states(server)["needs_a_key"]["state"] == "failed"
+
+
 def test_salon_shutdown(launch: Launch) -> None:
     lifecycle = Lifecycle()
     server = launch(extra_plugins=[("lifecycle", lifecycle)])
