@@ -3,16 +3,13 @@ port of 127.0.0.1, its own database and keys, talking to each other over HTTP.""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from salon.core.db import sync_url
-from tests.conftest import PG_SKIP, PG_URL
+from tests.conftest import postgres_schema
 
 from .helpers import Cluster
 
@@ -24,26 +21,8 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
     if request.param == "sqlite":
         yield lambda name: f"sqlite:///{tmp_path / f'{name}.db'}"
         return
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    engine = create_engine(sync_url(PG_URL))
-    schemas: list[str] = []
-
-    def new(name: str) -> str:
-        schema = f"salon_fed_{name.lower()}_{uuid.uuid4().hex[:8]}"
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        return url.render_as_string(hide_password=False)
-
-    try:
-        yield new
-    finally:
-        with engine.begin() as conn:
-            for schema in schemas:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with ExitStack() as schemas:
+        yield lambda name: schemas.enter_context(postgres_schema(f"salon_fed_{name.lower()}"))
 
 
 @pytest.fixture

@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from salon.core import db
 from salon.core.auth import hash_password
-from salon.core.db import sync_url
 from salon.core.models import AuthToken, User
-from tests.conftest import PG_SKIP, PG_URL
+from tests.conftest import postgres_schema
 from tests.helpers import PASSWORD, Api, LiveServer, start_instance
 
 
@@ -35,19 +32,8 @@ def module_database(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'salon.db'}"
         return
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    schema = f"salon_mod_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(sync_url(PG_URL))
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with postgres_schema("salon_mod") as url:
+        yield url
 
 
 def moderation_config(**settings: Any) -> dict[str, Any]:

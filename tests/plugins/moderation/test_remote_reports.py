@@ -7,55 +7,35 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-pytest.importorskip("salon.federation.plugin", reason="the federation package is not here")
-helpers = pytest.importorskip("tests.federation.helpers", reason="federation's test helpers")
+from salon.federation import signatures as sig
+from salon.plugins.moderation.remote_reports import read_flag
+from tests.conftest import postgres_schema
+from tests.federation import helpers
 
-from salon.core.db import sync_url  # noqa: E402
-from salon.federation import signatures as sig  # noqa: E402
-from salon.plugins.moderation.remote_reports import read_flag  # noqa: E402
-from tests.conftest import PG_SKIP, PG_URL  # noqa: E402
-
-from .conftest import People  # noqa: E402
+from .conftest import People
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     """A (federation only, the reporting server, on SQLite) and B (federation and
     moderation, on SQLite, then on a fresh PostgreSQL schema when configured)."""
-    schema = f"salon_modfed_{uuid.uuid4().hex[:10]}"
-    engine = None
-    b_url = f"sqlite:///{tmp_path / 'B.db'}"
-    if request.param == "postgresql":
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        engine = create_engine(sync_url(PG_URL))
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        b_url = (
-            make_url(PG_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    urls = {"A": f"sqlite:///{tmp_path / 'A.db'}", "B": b_url}
-    cluster = helpers.Cluster(tmp_path, urls.__getitem__)
-    try:
+    with ExitStack() as stack:
+        b_url = f"sqlite:///{tmp_path / 'B.db'}"
+        if request.param == "postgresql":
+            b_url = stack.enter_context(postgres_schema("salon_modfed"))
+        urls = {"A": f"sqlite:///{tmp_path / 'A.db'}", "B": b_url}
+        cluster = helpers.Cluster(tmp_path, urls.__getitem__)
+        stack.callback(cluster.stop_all)
         a = cluster.start("A")
         b = cluster.start("B", enabled=["moderation"])
         yield a, b
-    finally:
-        cluster.stop_all()
-        if engine is not None:
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
 
 
 def flag_from(a: Any, objects: list[Any], content: str = "spam, all day") -> dict[str, Any]:

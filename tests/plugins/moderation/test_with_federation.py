@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.federation import helpers
 
-pytest.importorskip("salon.federation.plugin", reason="the federation package is not here")
-helpers = pytest.importorskip("tests.federation.helpers", reason="federation's test helpers")
-
-from .conftest import People  # noqa: E402
+from .conftest import People
 
 
 def remote_followers(server, username: str) -> list[str]:  # type: ignore[no-untyped-def]
