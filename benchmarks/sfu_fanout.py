@@ -327,10 +327,10 @@ class Counter:
         self.packets += 1
 
     async def _handle_rtcp_packet(self, packet: Any) -> None:
-        pass
+        """A cheap listener counts audio packets only; RTCP is not its business."""
 
     def _handle_disconnect(self) -> None:
-        pass
+        """Nothing to release: the connection's own close ends the run."""
 
 
 async def signal(port: int, member: int, offer: str) -> str:

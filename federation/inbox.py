@@ -188,7 +188,7 @@ class InboxProcessor:
             wait = 60.0
             try:
                 while await self.process_next():
-                    pass
+                    pass  # drain what is due, one stored activity at a time
                 wait = await self._until_next_try(wait)
                 if time.monotonic() - self._purged > 60:
                     await purge_seen(self.fed)
@@ -286,7 +286,7 @@ class InboxProcessor:
             case "Delete" if (obj.get("id") if isinstance(obj, dict) else obj) == sender:
                 await follows.forget_actor(fed, sender)
             case _:
-                pass
+                logger.debug("%s from %s is for plugins only", activity.get("type"), sender)
         await fed.app.state.plugins.call(
             "salon_activity_received", activity=activity, sender=sender
         )

@@ -363,10 +363,14 @@ class Moderation:
         async with self.db.session() as session:
             users: list[User] = []
             if flag.usernames:
+                # A deleted account's row stays as a tombstone: nobody left to report.
                 users = list(
                     (
                         await session.exec(
-                            select(User).where(col(User.username).in_(flag.usernames))
+                            select(User).where(
+                                col(User.username).in_(flag.usernames),
+                                col(User.deleted_at).is_(None),
+                            )
                         )
                     ).all()
                 )
@@ -380,8 +384,6 @@ class Moderation:
                     ).all()
                 )
                 room_ids = [r for r in flag.room_ids if r in here]
-        # A deleted account's row stays as a tombstone: nobody left to report.
-        users = [u for u in users if getattr(u, "deleted_at", None) is None]
         named = {u.username for u in users}
         unknown = [
             *flag.unknown,
