@@ -19,7 +19,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
-from .errors import Unauthenticated, ValidationFailed
+from .errors import Forbidden, Unauthenticated, ValidationFailed
 from .models import AuthToken, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{2,30}$")
@@ -54,6 +54,10 @@ def check_password(password: str) -> str:
     return password
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -80,6 +84,8 @@ async def user_for_secret(session: AsyncSession, secret: str) -> tuple[User, Aut
     if user is None:
         return None
     now = datetime.now(UTC)
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         row.last_used_at = now
         session.add(row)
@@ -112,7 +118,7 @@ async def current_user(conn: HTTPConnection) -> User | None:
         async with conn.app.state.db.session() as session:
             found = await user_for_secret(session, secret)
         if found is None and how == "bearer":
-            raise Unauthenticated("the token is unknown or revoked")
+            raise Unauthenticated("the token is unknown, revoked or expired")
         if found is not None and not await conn.app.state.permissions.allowed(
             found[0], "user.sign_in", found[0]
         ):
@@ -120,6 +126,9 @@ async def current_user(conn: HTTPConnection) -> User | None:
             if how == "bearer":
                 raise Unauthenticated("this account may not sign in now", code="sign_in_refused")
             found = None
+        if found is not None and not _in_scope(conn, found[1]):
+            conn.scope["salon_user"] = None  # a guest's page elsewhere: anonymous
+            return None
         if found is not None:
             user = found[0]
             conn.scope["salon_credential_id"] = found[1].id
@@ -127,6 +136,23 @@ async def current_user(conn: HTTPConnection) -> User | None:
             conn.session.pop(SESSION_KEY, None)
     conn.scope["salon_user"] = user
     return user
+
+
+def _in_scope(conn: HTTPConnection, credential: AuthToken) -> bool:
+    """A room-bound (guest) credential outside its room: 403 on the API and on any
+    write; a page is served as to an anonymous visitor (the credential is kept)."""
+    from .guests import in_scope
+
+    method = conn.scope.get("method", "GET")  # a WebSocket handshake has none
+    if in_scope(credential, method, conn.url.path):
+        return True
+    if conn.url.path.startswith("/api/") or method not in ("GET", "HEAD"):
+        raise Forbidden(
+            f"this is a guest pass for room {credential.room_id} on this instance;"
+            " it can do nothing else here",
+            code="guest_scope",
+        )
+    return False
 
 
 async def require_user(conn: HTTPConnection) -> User:

@@ -2,7 +2,9 @@
 
 Ranking: a plugin's boost (``salon_hallway_rank``) first, then rooms with people the
 viewer follows (on stage or in the room), then live before scheduled, then by the
-number of people in the room, then by start time (soonest first).
+number of people in the room, then by start time (soonest first), then newest first.
+Rooms held elsewhere (``salon_hallway_rooms``: other servers' rooms) are ranked by the
+same rule and listed with their origin.
 """
 
 from __future__ import annotations
@@ -48,14 +50,8 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
         boosts = await service.plugins.call("salon_hallway_rank", viewer=viewer, room=room)
         people = set(room.members) | {room.creator_id}
         followed = len(people & following)
-        start = room.scheduled_for or datetime.max.replace(tzinfo=UTC)
-        key = (
-            -sum(boosts),
-            -min(followed, 1),
-            0 if room.state is RoomState.LIVE else 1,
-            -len(room.members),
-            start,
-            -room.id,
+        key = rank_key(
+            sum(boosts), followed, room.state.value, len(room.members), room.scheduled_for
         )
         ranked.append((key, room, followed))
     ranked.sort(key=lambda item: item[0])
@@ -76,8 +72,39 @@ async def hallway(service: RoomService, viewer: User | None) -> list[dict[str, A
         ):
             hidden.add(uid)
     listed = []
-    for _, room, followed in ranked:
+    for key, room, followed in ranked:
         item = service.room_json_from(room, users, await service.extras(room, viewer))
         item["audience"] = [m for m in item["audience"] if m["user_id"] not in hidden]
-        listed.append({**item, "followed_people": followed})
-    return listed
+        listed.append((key, {**item, "followed_people": followed}))
+    for found in await service.plugins.call("salon_hallway_rooms", viewer=viewer):
+        for item in found or ():
+            listed.append((remote_key(item), item))
+    listed.sort(key=lambda pair: pair[0])
+    return [item for _, item in listed[:MAX_ROOMS]]
+
+
+def rank_key(
+    boost: int, followed: int, state: str, people: int, scheduled_for: datetime | None
+) -> tuple[Any, ...]:
+    """The hallway's order, for local and remote rooms alike: boosted first, then rooms
+    with people the viewer follows, live before scheduled, fuller first, soonest first."""
+    start = scheduled_for or datetime.max.replace(tzinfo=UTC)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return (-boost, -min(followed, 1), 0 if state == RoomState.LIVE.value else 1, -people, start)
+
+
+def remote_key(item: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`rank_key` of a card from ``salon_hallway_rooms`` (a room held elsewhere)."""
+    when = item.get("scheduled_for")
+    try:
+        start = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        start = None
+    return rank_key(
+        0,
+        int(item.get("followed_people") or 0),
+        str(item.get("state")),
+        int(item.get("listener_count") or 0),
+        start,
+    )

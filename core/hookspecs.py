@@ -205,6 +205,42 @@ def salon_hallway_rank(viewer: User | None, room: Room) -> int | None:
 
 
 @hookspec
+def salon_hallway_rooms(viewer: User | None) -> list[dict[str, Any]] | None:
+    """Called when the hallway is built, to list rooms held elsewhere (rooms on other
+    servers) beside the instance's own. They are ranked with the same rule.
+
+    :param viewer: who is looking, or None.
+    :return: room cards (or an awaitable of that list), each shaped like a local
+        room's JSON with an ``id`` that is a string (a URI), and also ``origin`` (the
+        host it comes from, shown on the card), ``href`` (where the card links) and
+        ``followed_people`` (how many of its people the viewer follows); or None.
+    """
+
+
+@hookspec
+def salon_room_actors(room: Room) -> list[str] | None:
+    """Called when a room is published to other servers, to name the plugin actors
+    (as ``salon_federated_actor`` knows them) that host it, so their followers hear of
+    it too (a club's room: the club).
+
+    :param room: the room.
+    :return: actor names, or None.
+    """
+
+
+@hookspec
+def salon_follows(follower: User, followee_ids: list[int]) -> bool | None:
+    """Called when the core's follow table says FOLLOWER follows none of FOLLOWEE_IDS
+    (a social room's stage), for follows a plugin keeps (a guest account's follows on
+    its home server's side).
+
+    :param follower: the person asking to join.
+    :param followee_ids: local users' ids.
+    :return: True if FOLLOWER follows one of them (or an awaitable of that), else None.
+    """
+
+
+@hookspec
 def salon_activity_received(activity: dict[str, Any], sender: str) -> Any:
     """Called by federation for a verified incoming activity that plugins may handle.
 

@@ -18,7 +18,8 @@ def utcnow() -> datetime:
 
 class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(index=True, unique=True, max_length=30)
+    # Local usernames follow ``auth.USERNAME_RE``; a guest account's is ``name@host``.
+    username: str = Field(index=True, unique=True, max_length=255)
     display_name: str = Field(default="", max_length=60)
     bio: str = Field(default="", max_length=500)
     password_hash: str = Field(default="")
@@ -27,6 +28,9 @@ class User(SQLModel, table=True):
     # Set when the account was deleted: the row stays as a tombstone that keeps the
     # username reserved; everything else about the person is gone.
     deleted_at: datetime | None = None
+    # Set for a guest account: someone whose account lives on another server (this is
+    # their actor id there), admitted to one room at a time (core/guests.py).
+    home: str | None = Field(default=None, unique=True, max_length=600)
 
 
 class AuthToken(SQLModel, table=True):
@@ -40,6 +44,9 @@ class AuthToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    # A guest's credential works in this one room only, until ``expires_at``.
+    room_id: int | None = Field(default=None, foreign_key="room.id")
+    expires_at: datetime | None = None
 
 
 class Invite(SQLModel, table=True):

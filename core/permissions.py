@@ -36,6 +36,11 @@ stage; closed rooms admit their guest list; members-only rooms admit whom a plug
 else; the creator, guests and present members always see the room.
 
 A plugin denies with False, or with a string: the reason shown to the person refused.
+A few rules come before any plugin and no plugin lifts them (:func:`_fixed_refusal`):
+a guest account (``User.home``, core/guests.py) may only view and take part in rooms;
+guest accounts cannot be followed or paid here; nobody rejoins a room they were
+removed from or that has ended. Social rooms also admit followers a plugin knows of
+(``salon_follows``, e.g. a guest's follows kept by federation).
 """
 
 from __future__ import annotations
@@ -89,6 +94,9 @@ class Permissions:
 
     async def decide(self, actor: User | None, action: str, resource: Any = None) -> str | None:
         """None if allowed, else why not."""
+        fixed = _fixed_refusal(actor, action, resource)
+        if fixed is not None:
+            return fixed
         opinions = await self.plugins.call(
             "salon_permission", actor=actor, action=action, resource=resource
         )
@@ -128,10 +136,6 @@ class Permissions:
         return f"unknown action {action}"
 
     async def _room_access(self, actor: User, room: Room, action: str) -> str | None:
-        if action == ROOM_JOIN and actor.id in room.removed:
-            return "you were removed from this room and cannot rejoin"
-        if room.state is RoomState.ENDED and action == ROOM_JOIN:
-            return "the room has ended"
         if actor.id == room.creator_id or actor.id in room.members or actor.id in room.invited:
             return None
         if room.visibility is Visibility.OPEN:
@@ -146,7 +150,37 @@ class Permissions:
                         )
                     )
                 ).first()
+            if follow is None:
+                # Follows the core's table does not hold (a guest's, kept by a plugin).
+                found = await self.plugins.call(
+                    "salon_follows", follower=actor, followee_ids=sorted(stage)
+                )
+                follow = True if any(f is True for f in found) else None
             return None if follow else "this room is for followers of its speakers"
         if room.visibility is Visibility.MEMBERS:
             return "this room is for members"
         return "this room is invite-only"
+
+
+# What a guest account (``User.home`` set: an account on another server) may do here.
+GUEST_ACTIONS = (
+    frozenset({USER_VIEW, USER_SIGN_IN, ROOM_VIEW, ROOM_JOIN, ROOM_AUDIO}) | ROOM_ACTIONS
+)
+
+
+def _fixed_refusal(actor: User | None, action: str, resource: Any) -> str | None:
+    """Rules no plugin's opinion can lift: what guest accounts may do, and rejoining a
+    room one was removed from or that has ended."""
+    if actor is not None and actor.home is not None and action not in GUEST_ACTIONS:
+        return "a guest from another server can only take part in the room they joined"
+    if isinstance(resource, User) and resource.home is not None:
+        if action == USER_FOLLOW:
+            return "this person's account is on another server: follow them there"
+        if action == PAYMENTS_SEND:
+            return "this person's account is on another server: they cannot be paid here"
+    if action == ROOM_JOIN and isinstance(resource, Room):
+        if actor is not None and actor.id in resource.removed:
+            return "you were removed from this room and cannot rejoin"
+        if resource.state is RoomState.ENDED:
+            return "the room has ended"
+    return None

@@ -31,6 +31,7 @@ from .rooms import (
     MUTE_CHANGED,
     OPENED,
     ROLE_CHANGED,
+    SCHEDULED,
     Action,
     Room,
     RoomEvent,
@@ -95,7 +96,11 @@ class RoomService:
         logger.info("%s created room %s %r", actor.username, row.id, title)
         if scheduled_for is None:
             return await self.transition(row.id, actor, lambda room: room.open(actor.id))  # type: ignore[arg-type]
-        return await self.view(row.id, actor)  # type: ignore[arg-type]
+        room = await self.load(row.id)  # type: ignore[arg-type]
+        await self.plugins.call(
+            "salon_room_event", room=room, event=RoomEvent(SCHEDULED, actor_id=actor.id)
+        )
+        return await self.room_json(room, actor)
 
     async def load(self, room_id: int) -> Room:
         async with self.db.session() as session:

@@ -112,6 +112,7 @@ class RoomEvent:
 
 
 # Event kinds, documented in README.md ("Live room events").
+SCHEDULED = "scheduled"  # created for later: told to plugins only (no socket yet)
 OPENED = "opened"
 UPDATED = "updated"
 MEMBER_JOINED = "member_joined"

@@ -199,8 +199,37 @@ class HallwayRoom(RoomOut):
     followed_people: int
 
 
+class RemotePerson(BaseModel):
+    username: str = Field(description="name@host")
+    display_name: str
+
+
+class RemoteMember(BaseModel):
+    role: str
+    user: RemotePerson
+
+
+class RemoteHallwayRoom(BaseModel):
+    """A room held elsewhere (another server's), from ``salon_hallway_rooms``."""
+
+    id: str = Field(description="the room's URI")
+    title: str
+    description: str
+    state: str
+    visibility: str
+    creator: RemotePerson | None
+    scheduled_for: datetime | None
+    stage: list[RemoteMember]
+    audience: list[RemoteMember]
+    listener_count: int
+    extras: dict[str, Any] = Field(default_factory=dict)
+    origin: str = Field(description="the host the room is on")
+    href: str = Field(description="where this instance's web client goes to join it")
+    followed_people: int
+
+
 class Hallway(BaseModel):
-    rooms: list[HallwayRoom]
+    rooms: list[HallwayRoom | RemoteHallwayRoom]
 
 
 class Health(BaseModel):

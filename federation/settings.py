@@ -38,6 +38,34 @@ class FederationSettings(BaseModel):
     max_response_bytes: int = Field(1_000_000, ge=1024)
     max_inbox_bytes: int = Field(256_000, ge=1024)
 
+    # Rooms across servers.
+    publish_rooms: bool = Field(
+        True, description="tell remote followers of a room's people when it is scheduled or live"
+    )
+    list_rooms_to_peers: bool = Field(
+        False,
+        description="let other instances peer with this one (follow its instance actor) "
+        "and list all its open rooms",
+    )
+    room_refresh_seconds: float = Field(
+        30.0, gt=0, description="at most one listener-count Update per room this often"
+    )
+    room_keepalive_seconds: float = Field(
+        120.0, gt=0, description="a live room is announced again at least this often"
+    )
+    remote_room_ttl_seconds: float = Field(
+        300.0, gt=0, description="a remote room not refreshed for this long leaves the hallway"
+    )
+    grant_ttl_seconds: float = Field(
+        60.0, gt=0, le=60, description="lifetime of a join grant this instance issues"
+    )
+    grant_clock_skew_seconds: float = Field(
+        30.0, ge=0, le=300, description="clock difference tolerated on a grant's iat and exp"
+    )
+    guest_session_hours: float = Field(
+        12.0, gt=0, description="how long a remote guest's session in one room lasts"
+    )
+
     @field_validator("allowed_private_ranges")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:

@@ -507,6 +507,9 @@ def test_salon_room_event(launch: Launch) -> None:
     # The room it receives is the state after the change: bob is in it.
     wait_for(lambda: (room, "member_joined", bob.id, True) in watcher.seen)
     assert all(room_id == room for room_id, _, _, _ in watcher.seen)
+    # A room scheduled for later is told to plugins as it is created.
+    later = host.open_room("Later", scheduled_for="2031-01-01T18:00:00Z")["id"]
+    assert (later, "scheduled", None, False) in watcher.seen
 
 
 class Promoter:
@@ -537,6 +540,60 @@ def test_salon_hallway_rank(launch: Launch) -> None:
     assert hallway() == [busier, boosted]  # more people in it: first by the core's order
     promoter.on = True
     assert hallway() == [boosted, busier]
+
+
+class Elsewhere:
+    """Lists two rooms held on another server."""
+
+    def __init__(self) -> None:
+        self.viewers: list[Any] = []
+
+    @hookimpl
+    async def salon_hallway_rooms(self, viewer: Any) -> list[dict[str, Any]]:
+        self.viewers.append(viewer)
+        person = {"username": "dora@far.test", "display_name": "Dora"}
+
+        def card(n: int, state: str, listeners: int, when: str | None) -> dict[str, Any]:
+            uri = f"https://far.test/rooms/{n}"
+            return {
+                "id": uri,
+                "title": f"Far room {n}",
+                "description": "",
+                "state": state,
+                "visibility": "open",
+                "creator": person,
+                "scheduled_for": when,
+                "stage": [{"role": "host", "user": person}],
+                "audience": [],
+                "listener_count": listeners,
+                "extras": {},
+                "origin": "far.test",
+                "href": f"/join-elsewhere?room={uri}",
+                "followed_people": 0,
+            }
+
+        return [card(1, "live", 5, None), card(2, "scheduled", 0, "2031-01-01T18:00:00+00:00")]
+
+
+def test_salon_hallway_rooms(launch: Launch) -> None:
+    elsewhere = Elsewhere()
+    server = launch(extra_plugins=[("elsewhere", elsewhere)])
+    alice = server.signup("alice")
+    bob = server.signup("bob")
+    busy = alice.open_room("Busy here")["id"]
+    assert bob.post(f"/api/rooms/{busy}/join").status_code == 200
+    quiet = server.signup("carol").open_room("Quiet here")["id"]
+    r = bob.get("/api/hallway")
+    assert r.status_code == 200, r.text
+    order = [room["id"] for room in r.json()["rooms"]]
+    # One rule for both: live and fuller first (the far room has 5), scheduled last.
+    assert order == ["https://far.test/rooms/1", busy, quiet, "https://far.test/rooms/2"]
+    assert elsewhere.viewers[-1].id == bob.id
+    with server.client() as anonymous:
+        page = anonymous.get("/").text
+    assert 'href="/join-elsewhere?room=https://far.test/rooms/1"' in page
+    assert "on far.test" in page
+    assert elsewhere.viewers[-1] is None
 
 
 # -- federation hooks ------------------------------------------------------------
