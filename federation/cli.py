@@ -1,4 +1,5 @@
-"""``salon keys rotate`` and ``salon federation queue|block|unblock|blocks``.
+"""``salon keys rotate`` and ``salon federation queue|block|unblock|blocks`` and
+``peer|unpeer|peers``.
 
 They work on the database directly (the server need not run); a running server's
 delivery workers pick up what they queue within ``poll_seconds``.
@@ -29,6 +30,7 @@ from .models import (
     FederationDelivery,
     FederationFollow,
     FederationKey,
+    FederationPeer,
     FederationRemoteActor,
 )
 from .service import INSTANCE_USERNAME, host_matches, host_of
@@ -164,7 +166,7 @@ def _to_followers(
 
 @click.group("federation")
 def federation_group() -> None:
-    """Federation: the delivery queue and blocked instances."""
+    """Federation: the delivery queue, blocked instances and peers."""
 
 
 @federation_group.command("queue")
@@ -262,3 +264,224 @@ def blocks(config_file: str | None) -> None:
         click.echo(f"{host}  (config)")
     for row in rows:
         click.echo(f"{row.host}  (salon federation block)")
+
+
+# -- peering (issue 9) ------------------------------------------------------------------
+
+
+def _fetch_instance_actor(fed_settings: FederationSettings, url: str) -> dict:
+    """GET another instance's actor document through the guarded client."""
+    from .client import ACCEPT_ACTIVITY, FederationClient
+    from .errors import FetchError
+
+    async def fetch() -> dict:
+        client = FederationClient(
+            allowed_ranges=fed_settings.allowed_private_ranges,
+            timeout=fed_settings.request_timeout_seconds,
+            max_response_bytes=fed_settings.max_response_bytes,
+        )
+        try:
+            response = await client.request("GET", url, headers={"Accept": ACCEPT_ACTIVITY})
+            if response.status != 200:
+                raise FetchError(f"GET {url} answered {response.status}")
+            data = response.json()
+        finally:
+            await client.aclose()
+        if not isinstance(data, dict):
+            raise FetchError(f"GET {url} did not answer a JSON object")
+        return data
+
+    try:
+        return asyncio.run(fetch())
+    except FetchError as exc:
+        fail(f"cannot reach that instance: {exc.message}")
+    raise AssertionError("unreachable")
+
+
+def _queue(session: Session, activity: dict, sender: str, inbox: str) -> None:
+    session.add(
+        FederationDelivery(
+            activity_id=activity["id"],
+            sender=sender,
+            inbox=inbox,
+            host=host_of(inbox),
+            body=json.dumps(activity, separators=(",", ":")),
+        )
+    )
+
+
+@federation_group.command("peer")
+@click.argument("host")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for the other instance's answer (the server must be running).",
+)
+@config_option
+def peer(host: str, wait_seconds: float, config_file: str | None) -> None:
+    """Peer with HOST: this instance's actor follows HOST's, so HOST's open rooms are
+    listed in this instance's hallway. HOST accepts only if its list_rooms_to_peers is
+    on. The running server sends the Follow and records the answer."""
+    from .peers import PENDING, instance_actor_url
+    from .service import origin_of
+
+    settings, fed_settings, session = _open(config_file)
+    url = instance_actor_url(host)
+    base = settings.instance.base_url
+    if origin_of(url) == origin_of(base):
+        fail("that is this instance", EXIT_USAGE)
+    peer_host = host_of(url)
+    blocked = [*fed_settings.blocked_instances]
+    with session:
+        blocked += session.exec(select(FederationBlock.host)).all()
+    if any(host_matches(peer_host, b) for b in blocked):
+        fail(f"{peer_host} is blocked here")
+    doc = _fetch_instance_actor(fed_settings, url)
+    actor, inbox = doc.get("id"), doc.get("inbox")
+    if not isinstance(actor, str) or origin_of(actor) != origin_of(url):
+        fail(f"{url} does not describe an actor of {peer_host}")
+    if not isinstance(inbox, str) or origin_of(inbox) != origin_of(actor):
+        fail(f"{actor} has no inbox on its own server")
+    local = f"{base}/actor"
+    follow = {
+        "@context": AS_CONTEXT,
+        "id": f"{base}/activities/{uuid.uuid4()}",
+        "type": "Follow",
+        "actor": local,
+        "object": actor,
+    }
+    with session:
+        _remember_actor(session, doc, peer_host)
+        row = session.exec(select(FederationPeer).where(FederationPeer.host == peer_host)).first()
+        row = row or FederationPeer(host=peer_host, actor=actor)
+        row.actor, row.state, row.follow_id, row.answered_at = actor, PENDING, follow["id"], None
+        session.add(row)
+        existing = session.exec(
+            select(FederationFollow).where(
+                FederationFollow.local_actor == local,
+                FederationFollow.remote_actor == actor,
+                FederationFollow.direction == "out",
+            )
+        ).first()
+        existing = existing or FederationFollow(
+            local_actor=local, remote_actor=actor, remote_host=peer_host, direction="out"
+        )
+        existing.state, existing.activity_id = "pending", follow["id"]
+        session.add(existing)
+        _queue(session, follow, local, inbox)
+        session.commit()
+    click.echo(f"asked {peer_host} to list its open rooms here")
+    _await_answer(session, peer_host, wait_seconds)
+
+
+def _await_answer(session: Session, peer_host: str, wait_seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + wait_seconds
+    state = "pending"
+    while True:
+        with session:
+            row = session.exec(
+                select(FederationPeer).where(FederationPeer.host == peer_host)
+            ).first()
+            state = row.state if row else "pending"
+        if state != "pending" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)  # polling the answer the running server records
+    if state == "accepted":
+        click.echo(f"{peer_host} accepted: its open rooms are listed here")
+    elif state == "refused":
+        fail(f"{peer_host} refused: it does not list its rooms to peers (list_rooms_to_peers)")
+    else:
+        click.echo(f"no answer from {peer_host} yet; see `salon federation peers`")
+
+
+def _remember_actor(session: Session, doc: dict, peer_host: str) -> None:
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    row = session.exec(
+        select(FederationRemoteActor).where(FederationRemoteActor.uri == doc["id"])
+    ).first()
+    row = row or FederationRemoteActor(uri=doc["id"], host=peer_host)
+    row.type = str(doc.get("type") or "Application")[:40]
+    row.username = str(doc.get("preferredUsername") or "")[:200]
+    row.name = str(doc.get("name") or "")[:200]
+    row.inbox = str(doc.get("inbox") or "")[:600]
+    shared = endpoints.get("sharedInbox")
+    row.shared_inbox = shared[:600] if isinstance(shared, str) else ""
+    session.add(row)
+
+
+@federation_group.command("unpeer")
+@click.argument("host")
+@config_option
+def unpeer(host: str, config_file: str | None) -> None:
+    """Stop peering with HOST: its open rooms leave the hallway (rooms of people users
+    here follow stay), and HOST is told (an Undo of the Follow)."""
+    from .peers import instance_actor_url
+
+    settings, _, session = _open(config_file)
+    peer_host = host_of(instance_actor_url(host))
+    local = f"{settings.instance.base_url}/actor"
+    with session:
+        row = session.exec(select(FederationPeer).where(FederationPeer.host == peer_host)).first()
+        if row is None:
+            fail(f"not peered with {peer_host}")
+        follow = session.exec(
+            select(FederationFollow).where(
+                FederationFollow.local_actor == local,
+                FederationFollow.remote_actor == row.actor,
+                FederationFollow.direction == "out",
+            )
+        ).first()
+        remote = session.exec(
+            select(FederationRemoteActor).where(FederationRemoteActor.uri == row.actor)
+        ).first()
+        if follow is not None:
+            inner = {
+                "id": follow.activity_id,
+                "type": "Follow",
+                "actor": local,
+                "object": row.actor,
+            }
+            undo = {
+                "@context": AS_CONTEXT,
+                "id": f"{settings.instance.base_url}/activities/{uuid.uuid4()}",
+                "type": "Undo",
+                "actor": local,
+                "object": inner,
+            }
+            if remote is not None and remote.inbox:
+                _queue(session, undo, local, remote.inbox)
+            session.delete(follow)
+        session.delete(row)
+        session.commit()
+    click.echo(f"no longer peered with {peer_host}")
+
+
+@federation_group.command("peers")
+@config_option
+def peers_command(config_file: str | None) -> None:
+    """List the instances this one peers with (their open rooms are listed here), and
+    those that peer with this one."""
+    settings, fed_settings, session = _open(config_file)
+    local = f"{settings.instance.base_url}/actor"
+    with session:
+        rows = session.exec(select(FederationPeer).order_by(FederationPeer.host)).all()
+        incoming = session.exec(
+            select(FederationFollow.remote_host).where(
+                FederationFollow.local_actor == local,
+                FederationFollow.direction == "in",
+                FederationFollow.state == "accepted",
+            )
+        ).all()
+    if not rows and not incoming:
+        click.echo("no peers")
+    for row in rows:
+        click.echo(f"{row.host}  {row.state}")
+    for remote_host in sorted(set(incoming)):
+        click.echo(f"{remote_host}  lists our open rooms")
+    if incoming and not fed_settings.list_rooms_to_peers:
+        click.echo("(list_rooms_to_peers is off: nothing is sent to them)")

@@ -118,9 +118,16 @@ async def received_follow(fed: Federation, activity: dict[str, Any], sender: str
     target = activity.get("object")
     target = target.get("id") if isinstance(target, dict) else target
     local = await fed.local_actor(target) if isinstance(target, str) else None
-    if local is None or local.kind == "instance":
+    if local is None:
         raise BadActivity(f"no local actor {target!r} to follow")
     remote = await remote_actors.get_actor(fed, sender)
+    if local.kind == "instance" and not fed.settings.list_rooms_to_peers:
+        # Peering (issue 9): listing this instance's rooms elsewhere is its admin's choice.
+        await fed.outbox.enqueue(
+            activities.reject(fed, local.uri, activity), local.uri, [remote.inbox]
+        )
+        logger.info("refused the peering of %s: list_rooms_to_peers is off", sender)
+        return
     approve_by_hand = await _approves_by_hand(fed, local)
     row = await _row(fed, local.uri, sender, IN)
     async with fed.db.session() as session:
@@ -143,10 +150,14 @@ async def received_follow(fed: Federation, activity: dict[str, Any], sender: str
         await fed.outbox.enqueue(
             activities.accept(fed, local.uri, activity), local.uri, [remote.inbox]
         )
+        if fed.rooms is not None:  # a new follower hears of live rooms
+            await fed.rooms.followed()
     logger.info("%s follows %s (%s)", sender, local.uri, row.state)
 
 
 async def _approves_by_hand(fed: Federation, local: LocalActor) -> bool:
+    if local.kind == "instance":  # a peer, when list_rooms_to_peers is on
+        return False
     if local.kind == "user":
         return await manually_approves(fed, local.user.id)  # type: ignore[union-attr,arg-type]
     return bool((local.description or {}).get("manuallyApprovesFollowers"))

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from starlette.requests import Request
 
-from . import follows
+from . import follows, peers, remote_rooms, room_objects
 from . import remote as remote_actors
 from . import signatures as sig
 from .errors import BadActivity, FederationError, FetchError, InstanceBlocked, SignatureRejected
@@ -274,8 +274,12 @@ class InboxProcessor:
                 await follows.received_follow(fed, activity, sender)
             case "Accept":
                 await follows.received_accept(fed, activity, sender)
+                await peers.answered(fed, activity, sender)
             case "Reject":
                 await follows.received_reject(fed, activity, sender)
+                await peers.answered(fed, activity, sender)
+            case "Create" | "Update" if room_objects.is_room(obj):
+                await remote_rooms.received(fed, activity, sender)
             case "Undo" if isinstance(obj, dict) and obj.get("type") == "Follow":
                 if obj.get("actor") not in (None, sender):
                     raise BadActivity("an actor can only undo its own follow")
@@ -285,6 +289,10 @@ class InboxProcessor:
                 logger.info("%s updated their profile", sender)
             case "Delete" if (obj.get("id") if isinstance(obj, dict) else obj) == sender:
                 await follows.forget_actor(fed, sender)
+            case "Delete":  # of something else: a room this instance lists, maybe
+                gone = obj.get("id") if isinstance(obj, dict) else obj
+                if isinstance(gone, str) and await remote_rooms.received_delete(fed, gone, sender):
+                    logger.info("%s deleted the room %s", sender, gone)
             case _:
                 logger.debug("%s from %s is for plugins only", activity.get("type"), sender)
         await fed.app.state.plugins.call(

@@ -27,11 +27,13 @@ KEY_MEMORY_SECONDS = 60.0  # remote keys are also kept in memory this long
 HANDLE = re.compile(r"^@?([^@\s/]+)@([^@\s/]+)$")
 
 
-def _text(value: Any, limit: int) -> str:
+def text_of(value: Any, limit: int) -> str:
+    """VALUE if it is a string, cut to LIMIT characters; else the empty string."""
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _id(value: Any) -> str:
+def id_of(value: Any) -> str:
+    """The id of an ActivityStreams reference: a string, or an object's ``id``."""
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) else ""
@@ -68,24 +70,24 @@ async def store_actor(
     fed: Federation, doc: dict[str, Any], fetched_from: str
 ) -> FederationRemoteActor:
     """Check an actor document and remember it (and its key)."""
-    uri = _id(doc)
+    uri = id_of(doc)
     if not uri or origin_of(uri) != origin_of(fetched_from):
         raise FetchError(f"the actor document from {fetched_from} claims another origin")
     if doc.get("type") not in ACTOR_TYPES:
         raise FetchError(f"{uri} is not an actor (type {doc.get('type')!r})")
-    inbox = _id(doc.get("inbox"))
+    inbox = id_of(doc.get("inbox"))
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    shared = _id(endpoints.get("sharedInbox"))
+    shared = id_of(endpoints.get("sharedInbox"))
     for url in (inbox, shared):
         if url and origin_of(url) != origin_of(uri):
             raise FetchError(f"{uri} names an inbox on another origin")
     fields = {
         "host": host_of(uri),
         "type": doc["type"],
-        "username": _text(doc.get("preferredUsername"), 200),
-        "name": _text(doc.get("name"), 200),
-        "summary": _text(doc.get("summary"), 5000),
-        "url": _id(doc.get("url")) if not isinstance(doc.get("url"), list) else "",
+        "username": text_of(doc.get("preferredUsername"), 200),
+        "name": text_of(doc.get("name"), 200),
+        "summary": text_of(doc.get("summary"), 5000),
+        "url": id_of(doc.get("url")) if not isinstance(doc.get("url"), list) else "",
         "inbox": inbox,
         "shared_inbox": shared,
         "fetched_at": datetime.now(UTC),
@@ -123,8 +125,8 @@ def _keys_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def store_key(fed: Federation, key: dict[str, Any], owner: str) -> None:
-    key_id, pem = _id(key), key.get("publicKeyPem")
-    if not key_id or not isinstance(pem, str) or _id(key.get("owner")) not in ("", owner):
+    key_id, pem = id_of(key), key.get("publicKeyPem")
+    if not key_id or not isinstance(pem, str) or id_of(key.get("owner")) not in ("", owner):
         return
     if origin_of(key_id) != origin_of(owner):
         return
@@ -188,7 +190,7 @@ async def public_key(fed: Federation, key_id: str, *, refresh: bool = False) -> 
     except FetchError as exc:
         raise SignatureRejected(f"cannot fetch the key {key_id}: {exc.message}") from None
     if isinstance(doc.get("publicKeyPem"), str):  # a key document naming its owner
-        owner = _id(doc.get("owner"))
+        owner = id_of(doc.get("owner"))
         if not owner or origin_of(owner) != origin_of(key_id):
             raise SignatureRejected(f"the key {key_id} has no owner on its own origin")
         await store_key(fed, doc, owner)

@@ -9,7 +9,8 @@ its API under ``/api/clubs``, its pages under ``/clubs``, and these hooks:
 - ``salon_room_event``: a weekly club room that opens schedules next week's;
 - ``salon_account_deleted``: a deleted person's memberships and follows go, and their
   clubs get a successor admin;
-- ``salon_federated_actor``: each club federates as a ``Group`` actor.
+- ``salon_federated_actor``: each club federates as a ``Group`` actor;
+- ``salon_room_actors``: a club room is published to its club's followers too.
 
 Hooks that are not given the app (permissions, extras, ranking) find the instance they
 serve by the event loop they run on: one instance per loop, which is how Salon runs
@@ -189,6 +190,20 @@ def salon_federated_actor(name: str) -> Any:
         }
 
     return describe()
+
+
+@hookimpl
+def salon_room_actors(room: Room) -> Any:
+    """A club room is hosted by its club's actor too: its followers hear of the room."""
+    index = _index()
+    if index is None:
+        return None
+
+    async def actors() -> list[str] | None:
+        link = await index.link(room)
+        return [link.handle] if link is not None else None
+
+    return actors()
 
 
 @hookimpl
