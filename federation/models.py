@@ -166,3 +166,72 @@ class FederationAccount(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", unique=True)
     manually_approves_followers: bool = False
+
+
+class FederationGrantUse(SQLModel, table=True):
+    """A join grant already used (issue 9): its ``jti`` is refused again until the grant
+    has expired, when the row is purged."""
+
+    __tablename__ = "federation_grant_use"
+    __table_args__ = (UniqueConstraint("issuer", "jti"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=600)
+    jti: str = Field(max_length=200)
+    room_id: int
+    used_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class FederationPublishedRoom(SQLModel, table=True):
+    """A local room as this instance published it (issue 9): what was last sent, to
+    whom, and the ``Note`` told to servers that are not Salon, so the refresh, the end
+    and the Note's ``Delete`` reach the same audience."""
+
+    __tablename__ = "federation_published_room"
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(unique=True)
+    object_id: str = Field(max_length=600)
+    sender: str = Field(max_length=600)
+    state: str = Field(default="live", index=True, max_length=10)
+    digest: str = Field(default="", max_length=64)
+    listener_count: int = 0
+    room_inboxes: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    note_id: str = Field(default="", max_length=600)
+    note_inboxes: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    published_at: datetime = Field(default_factory=utcnow)
+    last_sent_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class FederationRemoteRoom(SQLModel, table=True):
+    """A room held on another server, as its last ``Create``/``Update`` described it
+    (issue 9). ``people`` (JSON list) are the actor ids of its host, speakers and club;
+    ``card`` (JSON) is its hallway card."""
+
+    __tablename__ = "federation_remote_room"
+
+    id: int | None = Field(default=None, primary_key=True)
+    object_id: str = Field(unique=True, max_length=600)
+    host: str = Field(index=True, max_length=255)
+    state: str = Field(index=True, max_length=10)
+    visibility: str = Field(max_length=10)
+    people: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    card: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    refreshed_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class FederationPeer(SQLModel, table=True):
+    """Another instance whose instance actor this instance's follows to list its open
+    rooms (``salon federation peer``): ``state`` is pending, accepted or refused."""
+
+    __tablename__ = "federation_peer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(unique=True, max_length=255)
+    actor: str = Field(max_length=600)
+    state: str = Field(default="pending", max_length=10)
+    follow_id: str = Field(default="", max_length=600)
+    created_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = None

@@ -20,9 +20,10 @@ from starlette.routing import BaseRoute
 from salon.core.hookspecs import hookimpl
 from salon.core.models import User
 
-from . import activities, api, discovery, follows
+from . import activities, api, discovery, follows, guests, join_api, remote_rooms, room_objects
 from .inbox import InboxProcessor
 from .outbox import Outbox
+from .room_publishing import RoomPublisher
 from .service import Federation
 from .settings import FederationSettings
 
@@ -50,6 +51,23 @@ class InstanceHooks:
             severed,
             dropped,
         )
+
+    @hookimpl
+    async def salon_follows(self, follower: User, followee_ids: list[int]) -> bool | None:
+        """A guest account follows a local user when its remote actor does (issue 9)."""
+        return await guests.follows_any(self.fed, follower, followee_ids)
+
+    @hookimpl
+    def salon_room_event(self, room: Any, event: Any) -> None:
+        """A room changed: its publisher looks at it soon (issue 9)."""
+        publisher = self.fed.rooms
+        if publisher is not None:
+            publisher.changed(room.id)
+
+    @hookimpl
+    async def salon_hallway_rooms(self, viewer: User | None) -> list[dict[str, Any]]:
+        """Rooms other servers published here (issue 9)."""
+        return await remote_rooms.hallway_rooms(self.fed, viewer)
 
     @hookimpl
     async def salon_follow_list(self, user: User, relation: str) -> list[dict[str, Any]]:
@@ -90,7 +108,7 @@ def salon_settings_model(name: str) -> type[BaseModel] | None:
 
 @hookimpl
 def salon_routes() -> list[BaseRoute]:
-    return [*discovery.routes, *api.routes]
+    return [*room_objects.routes, *discovery.routes, *api.routes, *join_api.routes]
 
 
 @hookimpl
@@ -125,8 +143,10 @@ async def salon_startup(app: Starlette) -> None:
     hooks = InstanceHooks(fed)
     for domain in await fed.blocked_hosts():
         await hooks.salon_instance_blocked(domain=domain, actor=None)
+    fed.rooms = RoomPublisher(fed)
     fed.outbox.start()
     fed.inbox.start()
+    fed.rooms.start()
     # Registered last, so a start-up that failed above leaves no hooks behind.
     app.state.plugins.pm.register(hooks, name=f"{NAME}-instance-{id(app)}")
     app.state.federation_hooks = hooks
@@ -138,6 +158,8 @@ async def salon_shutdown(app: Starlette) -> None:
     fed: Federation | None = getattr(app.state, "federation", None)
     if fed is None:
         return
+    if fed.rooms is not None:
+        await fed.rooms.stop()
     await fed.outbox.stop()
     await fed.inbox.stop()
     hooks = getattr(app.state, "federation_hooks", None)

@@ -84,6 +84,7 @@ class Federation:
         # Set by the plugin at start-up (they need this object first).
         self.outbox: Any = None
         self.inbox: Any = None
+        self.rooms: Any = None  # the RoomPublisher
 
     # -- identity -----------------------------------------------------------------
 
@@ -113,7 +114,10 @@ class Federation:
             return None
         async with self.db.session() as session:
             return (
-                await session.exec(select(User).where(User.username == username.lower()))
+                await session.exec(
+                    # A guest account (someone from another server) is not ours to publish.
+                    select(User).where(User.username == username.lower(), User.home.is_(None))
+                )
             ).first()
 
     async def plugin_actor(self, name: str) -> dict[str, Any] | None:
