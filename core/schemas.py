@@ -225,6 +225,10 @@ class RemoteHallwayRoom(BaseModel):
     extras: dict[str, Any] = Field(default_factory=dict)
     origin: str = Field(description="the host the room is on")
     href: str = Field(description="where this instance's web client goes to join it")
+    join_page: str | None = Field(None, description="the room's server's join page, if known")
+    join_endpoint: str | None = Field(
+        None, description="the room's server's join endpoint, if known"
+    )
     followed_people: int
 
 

@@ -40,6 +40,16 @@ MAX_SPEAKERS = 50
 MAX_ROOMS = 500  # the hallway shows 200 at most, ranked with local rooms
 
 
+def _on(origin: str, url: Any) -> str | None:
+    """URL if it is an http(s) URL on ORIGIN, else None."""
+    url = id_of(url)
+    return (
+        url
+        if url and url.startswith(("https://", "http://")) and origin_of(url) == origin
+        else None
+    )
+
+
 def _handle(actor_id: str, username: str) -> str:
     name = username or urlsplit(actor_id).path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
     return f"{name}@{host_of(actor_id)}"
@@ -96,6 +106,9 @@ def parse(obj: dict[str, Any], sender: str) -> tuple[FederationRemoteRoom, dict[
         "extras": {},
         "origin": host_of(uri),
         "href": f"/federation/join-remote?room={quote(uri, safe='')}",
+        # Where a grant goes: the object's own links, on the room's own origin only.
+        "join_page": _on(origin, obj.get("joinPage")),
+        "join_endpoint": _on(origin, obj.get("joinEndpoint")),
     }
     row = FederationRemoteRoom(
         object_id=uri,

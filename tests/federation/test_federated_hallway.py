@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from salon.federation import signatures as sig
 from salon.federation.room_objects import ROOM_CONTEXT
@@ -90,7 +91,7 @@ def test_a_forged_room_is_refused(cluster: Cluster) -> None:
     follow(ann, b.actor("carol"))
     key_id, key = signing_key(b, b.actor("carol"))
 
-    def forged(room_id: str, attributed_to: str) -> str:
+    def forged(room_id: str, attributed_to: str, **extra: Any) -> str:
         activity = {
             "@context": ROOM_CONTEXT,
             "id": f"{b.url}/activities/{uuid.uuid4()}",
@@ -105,6 +106,7 @@ def test_a_forged_room_is_refused(cluster: Cluster) -> None:
                 "visibility": "open",
                 "speakers": [{"id": b.actor("carol"), "role": "host"}],
                 "listenerCount": 1,
+                **extra,
             },
         }
         headers, body = signed(
@@ -125,8 +127,16 @@ def test_a_forged_room_is_refused(cluster: Cluster) -> None:
     second = forged(f"{b.url}/rooms/99", a.actor("ann"))
     state, error = eventually(lambda: outcome(second))
     assert state == "failed" and "attributedTo is not on the sender's origin" in error, error
-    # The same room, genuine, is taken: the refusals were about the forgery alone.
-    genuine = forged(f"{b.url}/rooms/99", b.actor("carol"))
+    # The same room, genuine, is taken: the refusals were about the forgery alone; a
+    # join link on another server than the room's is dropped (grants never go there).
+    genuine = forged(
+        f"{b.url}/rooms/99",
+        b.actor("carol"),
+        joinPage=f"{a.url}/steal",
+        joinEndpoint=f"{b.url}/api/federation/join",
+    )
     assert eventually(lambda: outcome(genuine)) == ("processed", "")
-    assert card(a, ann, f"{b.url}/rooms/99") is not None
+    taken = card(a, ann, f"{b.url}/rooms/99")
+    assert taken is not None and taken["join_page"] is None
+    assert taken["join_endpoint"] == f"{b.url}/api/federation/join"
     assert card(a, ann, f"{a.url}/rooms/1") is None

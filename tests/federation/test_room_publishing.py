@@ -84,6 +84,8 @@ def test_a_room_travels_to_a_followers_hallway(any_cluster: Cluster) -> None:
     ]
     assert seen["followed_people"] == 1 and seen["listener_count"] == 1
     assert seen["href"].startswith("/federation/join-remote?room=http")
+    assert seen["join_page"] == f"{b.url}/federation/join"
+    assert seen["join_endpoint"] == f"{b.url}/api/federation/join"
 
     # The object itself: an Event that is a SalonRoom, with the documented terms.
     (create,) = deliveries(b, "Create", uri)
