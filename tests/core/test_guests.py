@@ -32,6 +32,12 @@ class Doorman:
     def __init__(self, ttl: float = 3600.0) -> None:
         self.ttl = ttl
         self.follows: set[tuple[str, int]] = set()  # (guest home, local user id)
+        self.admit_everyone = False
+
+    @hookimpl
+    def salon_permission(self, actor: Any, action: str, resource: Any) -> bool | None:
+        """Like a plugin that lets its members into a room (a club's)."""
+        return True if self.admit_everyone and action == "room.join" else None
 
     @hookimpl
     def salon_routes(self) -> list[BaseRoute]:
@@ -196,8 +202,9 @@ def test_guest_accounts_cannot_be_followed_paid_or_sign_in_with_a_password(
 
 
 def test_removed_guest_stays_out_even_when_a_plugin_admits(
-    instance: Callable[..., LiveServer],
+    instance: Callable[..., LiveServer], doorman: Doorman
 ) -> None:
+    doorman.admit_everyone = True
     server = instance()
     carol = server.signup("carol")
     room = carol.open_room("Open room")["id"]
@@ -211,6 +218,14 @@ def test_removed_guest_stays_out_even_when_a_plugin_admits(
     assert again["user_id"] == guest["user_id"]
     with server.client(again["token"]) as alice:
         assert_error(alice.post(f"/api/rooms/{room}/join", json={}), 403)
+    # The same holds for a local member, and for anyone once the room has ended.
+    bob = server.signup("bob")
+    assert bob.post(f"/api/rooms/{room}/join").status_code == 200
+    assert carol.post(f"/api/rooms/{room}/remove", {"user_id": bob.id}).status_code == 200
+    assert_error(bob.post(f"/api/rooms/{room}/join"), 403)
+    assert carol.post(f"/api/rooms/{room}/end").status_code == 200
+    dave = server.signup("dave")
+    assert dave.post(f"/api/rooms/{room}/join").status_code == 403
 
 
 def test_salon_follows(instance: Callable[..., LiveServer], doorman: Doorman) -> None:
