@@ -90,7 +90,7 @@ async def get_reasons(request: Request) -> Response:
 async def file_report(request: Request) -> Response:
     user = await require_user(request)
     body = await read_json(request, ReportBody)
-    filed = await _service(request).file_report(
+    filed = await _service(request).report_desk.file(
         user,
         kind=body.kind,
         reason=body.reason,
@@ -148,7 +148,7 @@ async def list_reports(request: Request) -> Response:
     state = request.query_params.get("state") or None
     if state not in (None, "open", "resolved", "dismissed"):
         raise ValidationFailed("state must be open, resolved or dismissed", field="state")
-    return ok({"reports": await _service(request).list_reports(state)})
+    return ok({"reports": await _service(request).report_desk.listing(state)})
 
 
 @endpoint(
@@ -160,7 +160,7 @@ async def list_reports(request: Request) -> Response:
 )
 async def get_report(request: Request) -> Response:
     await _moderator(request)
-    return ok(await _service(request).get_report(_int(request, "report_id")))
+    return ok(await _service(request).report_desk.get(_int(request, "report_id")))
 
 
 @endpoint(
@@ -175,7 +175,11 @@ async def triage_report(request: Request) -> Response:
     user = await _moderator(request)
     report_id = _int(request, "report_id")
     body = await read_json(request, TriageBody)
-    return ok(await _service(request).triage(user, report_id, body.state, body.action, body.note))
+    return ok(
+        await _service(request).report_desk.triage(
+            user, report_id, body.state, body.action, body.note
+        )
+    )
 
 
 @endpoint(

@@ -9,6 +9,7 @@ checks these models against ``migrations/``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Text, UniqueConstraint
 from sqlalchemy.orm import registry
@@ -37,6 +38,19 @@ def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its zone, for the API."""
+    value = aware(value)
+    return value.isoformat() if value else None
+
+
+def user_json(user: core_models.User | None) -> dict[str, Any] | None:
+    """A person as the API shows them."""
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
 
 
 class Block(ModerationModel, table=True):

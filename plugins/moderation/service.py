@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from salon.core.errors import ConfigError, Conflict, Forbidden, NotFound, ValidationFailed
 from salon.core.hookspecs import hookimpl
-from salon.core.models import RoomRow, User
+from salon.core.models import User
 from salon.core.rooms import Room, RoomEvent
 
 from . import (
@@ -29,12 +29,11 @@ from . import (
     enforcement,
     instance_blocks,
     moderators,
-    remote_reports,
-    reports,
     suspensions,
 )
 from .content import RulesSource
-from .models import InstanceBlock, ModeratorGrant, Report, Suspension, aware
+from .models import InstanceBlock, ModeratorGrant, Suspension, iso, user_json
+from .report_desk import ReportDesk
 from .room_context import RoomContext
 from .rules import Rules
 from .settings import ModerationSettings
@@ -43,17 +42,6 @@ logger = logging.getLogger(__name__)
 
 NAME = "moderation"
 STATIC = f"/static/plugins/{NAME}"
-
-
-def user_json(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"id": user.id, "username": user.username, "display_name": user.display_name}
-
-
-def iso(value: datetime | None) -> str | None:
-    value = aware(value)
-    return value.isoformat() if value else None
 
 
 class Moderation:
@@ -71,6 +59,7 @@ class Moderation:
         self.content = RulesSource(settings, config_file, self._settings_changed)
         self.context = RoomContext()
         self.rules = Rules(self.db, self._config_domains, self._announce_later)
+        self.report_desk = ReportDesk(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -119,7 +108,7 @@ class Moderation:
     @hookimpl
     async def salon_activity_received(self, activity: dict[str, Any], sender: str) -> None:
         if activity.get("type") == "Flag":
-            await self.receive_flag(activity, sender)
+            await self.report_desk.receive_flag(activity, sender)
 
     @hookimpl
     async def salon_account_deleted(self, user: User) -> None:
@@ -201,7 +190,7 @@ class Moderation:
     async def blocks_of(self, actor: User) -> list[dict[str, Any]]:
         async with self.db.session() as session:
             rows = await blocks.of(session, actor.id)  # type: ignore[arg-type]
-            users = await self._users(session, [r.blocked_id for r in rows])
+        users = await self.rooms.user_rows(r.blocked_id for r in rows)
         return [
             {"user": user_json(users.get(r.blocked_id)), "created_at": iso(r.created_at)}
             for r in rows
@@ -276,9 +265,9 @@ class Moderation:
     async def active_suspensions(self) -> list[dict[str, Any]]:
         async with self.db.session() as session:
             rows = await suspensions.all_active(session)
-            users = await self._users(
-                session, [r.user_id for r in rows] + [r.created_by for r in rows if r.created_by]
-            )
+        users = await self.rooms.user_rows(
+            [r.user_id for r in rows] + [r.created_by for r in rows if r.created_by]
+        )
         return [self.suspension_json(r, users) for r in rows]
 
     def suspension_json(self, row: Suspension, users: dict[int, User]) -> dict[str, Any]:
@@ -290,243 +279,6 @@ class Moderation:
             "created_at": iso(row.created_at),
             "expires_at": iso(row.expires_at),
         }
-
-    # -- reports ----------------------------------------------------------------------
-
-    async def file_report(
-        self,
-        reporter: User,
-        *,
-        kind: str,
-        reason: str,
-        text: str,
-        username: str | None,
-        room_id: int | None,
-        club_id: int | None,
-    ) -> dict[str, Any]:
-        if reason not in self.settings.report_reasons:
-            raise ValidationFailed(
-                f"reason must be one of {', '.join(self.settings.report_reasons)}", field="reason"
-            )
-        target: User | None = None
-        if kind == "user":
-            if not username:
-                raise ValidationFailed("a report about a user names them", field="username")
-            target = await self.user_named(username)
-            if target.id == reporter.id:
-                raise ValidationFailed("you cannot report yourself", field="username")
-        if kind == "room" and room_id is None:
-            raise ValidationFailed("a report about a room gives its room_id", field="room_id")
-        if kind == "club" and club_id is None:
-            raise ValidationFailed("a report about a club gives its club_id", field="club_id")
-        context: dict[str, Any] = {}
-        if room_id is not None:
-            context = await self._room_context(reporter, room_id)
-        row = reports.new(
-            reporter.id,  # type: ignore[arg-type]
-            kind=kind,
-            reason=reason,
-            text=text,
-            user_id=target.id if target else None,
-            room_id=room_id,
-            club_id=club_id,
-            context=context,
-        )
-        async with self.db.session() as session:
-            session.add(row)
-            await session.flush()
-            audit.record(
-                session,
-                reporter.id,
-                audit.REPORT_FILED,
-                f"report:{row.id}",
-                reason,
-                kind=kind,
-                user=target.username if target else None,
-                room_id=room_id,
-                club_id=club_id,
-            )
-            await session.commit()
-            await session.refresh(row)
-        logger.info("%s filed report %s (%s, %s)", reporter.username, row.id, kind, reason)
-        return {"id": row.id, "state": row.state}
-
-    async def receive_flag(self, activity: dict[str, Any], sender: str) -> list[int]:
-        """File the reports a remote server's ``Flag`` makes (verified by federation,
-        sent by SENDER): one about each local user it names, with the first room it
-        names for context, or else one about each room. What is not here is logged and
-        ignored. Returns the new reports' ids."""
-        base_url = self.app.state.settings.instance.base_url
-        if remote_reports.same_origin(sender, base_url):
-            return []  # local people report through the API
-        flag = remote_reports.read_flag(activity, base_url)
-        async with self.db.session() as session:
-            users: list[User] = []
-            if flag.usernames:
-                # A deleted account's row stays as a tombstone: nobody left to report.
-                users = list(
-                    (
-                        await session.exec(
-                            select(User).where(
-                                col(User.username).in_(flag.usernames),
-                                col(User.deleted_at).is_(None),
-                            )
-                        )
-                    ).all()
-                )
-            room_ids: list[int] = []
-            if flag.room_ids:
-                here = set(
-                    (
-                        await session.exec(
-                            select(RoomRow.id).where(col(RoomRow.id).in_(flag.room_ids))
-                        )
-                    ).all()
-                )
-                room_ids = [r for r in flag.room_ids if r in here]
-        named = {u.username for u in users}
-        unknown = [
-            *flag.unknown,
-            *(f"user {n}" for n in flag.usernames if n not in named),
-            *(f"room {r}" for r in flag.room_ids if r not in room_ids),
-        ]
-        if unknown:
-            logger.warning(
-                "Flag %s from %s names what is not on this instance (ignored): %s",
-                activity.get("id"),
-                sender,
-                ", ".join(unknown),
-            )
-        if not users and not room_ids:
-            return []
-        context: dict[str, Any] = {}
-        if room_ids:
-            context = await self._room_context(None, room_ids[0])
-        context["remote"] = {
-            "actor": sender,
-            "activity": activity.get("id"),
-            "objects": remote_reports.object_ids(activity.get("object")),
-        }
-        reason = remote_reports.reason_for(self.settings.report_reasons)
-        targets = (
-            [("user", u, room_ids[0] if room_ids else None) for u in users]
-            if users
-            else [("room", None, r) for r in room_ids]
-        )
-        rows: list[Report] = []
-        async with self.db.session() as session:
-            for kind, target, room_id in targets:
-                row = reports.new(
-                    None,
-                    kind=kind,
-                    reason=reason,
-                    text=flag.text,
-                    user_id=target.id if target else None,
-                    room_id=room_id,
-                    context=context,
-                    remote_reporter=sender,
-                )
-                session.add(row)
-                await session.flush()
-                audit.record(
-                    session,
-                    None,
-                    audit.REPORT_FILED,
-                    f"report:{row.id}",
-                    reason,
-                    kind=kind,
-                    user=target.username if target else None,
-                    room_id=room_id,
-                    remote=sender,
-                )
-                rows.append(row)
-            await session.commit()
-        ids = [r.id for r in rows if r.id is not None]
-        about = [t.username if t else f"room {r}" for _, t, r in targets]
-        logger.info("%s reported %s from its server: reports %s", sender, ", ".join(about), ids)
-        return ids
-
-    async def _room_context(self, viewer: User | None, room_id: int) -> dict[str, Any]:
-        async with self.db.session() as session:
-            exists = await session.get(RoomRow, room_id)
-        if exists is None:
-            raise NotFound(f"no room with id {room_id}", field="room_id")
-        room = await self.rooms.load(room_id)
-        events = self.context.recent(room_id)
-        ids = {room.creator_id, *room.members}
-        ids.update(e["user_id"] for e in events if e["user_id"])
-        ids.update(e["actor_id"] for e in events if e["actor_id"])
-        async with self.db.session() as session:
-            users = await self._users(session, list(ids))
-
-        def name(uid: int | None) -> str | None:
-            return users[uid].username if uid in users else None
-
-        return {
-            "room": {
-                "id": room.id,
-                "title": room.title,
-                "state": room.state.value,
-                "creator": name(room.creator_id),
-                "stage": [name(m.user_id) for m in room.stage()],
-                "audience": [name(m.user_id) for m in room.audience()],
-            },
-            "events": [
-                {**e, "user": name(e["user_id"]), "actor": name(e["actor_id"])} for e in events
-            ],
-        }
-
-    async def list_reports(self, state: str | None) -> list[dict[str, Any]]:
-        async with self.db.session() as session:
-            rows = await reports.listing(session, state)
-            ids: list[int] = []
-            for r in rows:
-                ids += [i for i in (r.reporter_id, r.user_id, r.handled_by) if i]
-            users = await self._users(session, ids)
-        return [self.report_json(r, users) for r in rows]
-
-    async def get_report(self, report_id: int) -> dict[str, Any]:
-        async with self.db.session() as session:
-            row = await session.get(Report, report_id)
-            if row is None:
-                raise NotFound(f"no report with id {report_id}", field="report_id")
-            ids = [i for i in (row.reporter_id, row.user_id, row.handled_by) if i]
-            users = await self._users(session, ids)
-        return self.report_json(row, users)
-
-    def report_json(self, row: Report, users: dict[int, User]) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "kind": row.kind,
-            "reason": row.reason,
-            "text": row.text,
-            "reporter": user_json(users.get(row.reporter_id)) if row.reporter_id else None,
-            "remote_reporter": row.remote_reporter or None,
-            "user": user_json(users.get(row.user_id)) if row.user_id else None,
-            "room_id": row.room_id,
-            "club_id": row.club_id,
-            "context": json.loads(row.context or "{}"),
-            "state": row.state,
-            "action": row.action,
-            "note": row.note,
-            "handled_by": user_json(users.get(row.handled_by)) if row.handled_by else None,
-            "handled_at": iso(row.handled_at),
-            "created_at": iso(row.created_at),
-        }
-
-    async def triage(
-        self, moderator: User, report_id: int, state: str, action: str, note: str
-    ) -> dict[str, Any]:
-        async with self.db.session() as session:
-            row = await session.get(Report, report_id)
-            if row is None:
-                raise NotFound(f"no report with id {report_id}", field="report_id")
-            reports.triage(row, moderator.id, state, action, note)  # type: ignore[arg-type]
-            session.add(row)
-            kind = audit.REPORT_RESOLVED if state == reports.RESOLVED else audit.REPORT_DISMISSED
-            audit.record(session, moderator.id, kind, f"report:{report_id}", note, action=action)
-            await session.commit()
-        return await self.get_report(report_id)
 
     # -- moderators -------------------------------------------------------------------
 
@@ -671,7 +423,7 @@ class Moderation:
     async def audit_log(self, before: int | None = None) -> list[dict[str, Any]]:
         async with self.db.session() as session:
             rows = await audit.entries(session, before=before)
-            users = await self._users(session, [r.actor_id for r in rows if r.actor_id])
+        users = await self.rooms.user_rows(r.actor_id for r in rows if r.actor_id)
         return [
             {
                 "id": r.id,
@@ -684,13 +436,6 @@ class Moderation:
             }
             for r in rows
         ]
-
-    async def _users(self, session: Any, ids: list[int]) -> dict[int, User]:
-        wanted = {i for i in ids if i}
-        if not wanted:
-            return {}
-        rows = (await session.exec(select(User).where(col(User.id).in_(wanted)))).all()
-        return {u.id: u for u in rows}
 
 
 def _domain(value: str) -> str:
