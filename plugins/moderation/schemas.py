@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from salon.core.schemas import MAX_ID, Body, UserSummary
 
+# Any account's name: a local one (30 at most) or a guest's ``name@host``.
+ANY_USERNAME = 255
+
 # -- requests ----------------------------------------------------------------------
 
 
@@ -16,17 +19,17 @@ class ReportBody(Body):
     kind: Literal["user", "room", "club"] = "user"
     reason: str = Field(min_length=1, max_length=20)
     text: str = Field("", max_length=2000)
-    username: str | None = Field(None, min_length=1, max_length=30)
+    username: str | None = Field(None, min_length=1, max_length=ANY_USERNAME)
     room_id: int | None = Field(None, ge=1, le=MAX_ID)
     club_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class UsernameBody(Body):
-    username: str = Field(min_length=1, max_length=30)
+    username: str = Field(min_length=1, max_length=ANY_USERNAME)
 
 
 class SuspendBody(Body):
-    username: str = Field(min_length=1, max_length=30)
+    username: str = Field(min_length=1, max_length=ANY_USERNAME)
     reason: str = Field(min_length=1, max_length=1000)
     expires_at: datetime | None = Field(
         None, description="ISO 8601 with a time zone; omit (and duration_hours) for permanent"

@@ -453,9 +453,11 @@ def test_moderators_on_b_handle_a_guest_like_a_local_one(net: Net) -> None:
 
 
 def test_a_banned_guest(net: Net) -> None:
-    """A suspension on B of ``bert@A`` ends his guest session and refuses later grants."""
+    """A suspension on B of ``bert…@A`` ends his guest session and refuses later grants.
+    His handle there is longer than a local username may be."""
     a, b, carol = net.a, net.b, net.carol
-    bert = a.signup("bert")
+    name = "bert_with_a_thirty_char_name_x"
+    bert = a.signup(name)
     room = carol.open_room("Before the ban")
     joined = present(b, take_grant(bert, room_uri(b, room))["grant"])
     assert joined.status_code == 200, joined.text
@@ -464,7 +466,9 @@ def test_a_banned_guest(net: Net) -> None:
 
     admin = b.signup("boss")
     sql(b, 'UPDATE "user" SET is_admin = :yes WHERE username = :n', yes=True, n="boss")
-    r = admin.post("/api/moderation/suspensions", {"username": f"bert@{a.host}", "reason": "spam"})
+    handle = f"{name}@{a.host}"
+    assert len(handle) > 30
+    r = admin.post("/api/moderation/suspensions", {"username": handle, "reason": "spam"})
     assert r.status_code == 201, r.text
     assert_error(guest.get("/api/me"), 401, "sign_in_refused")
     state = carol.get(f"/api/rooms/{room['id']}").json()
