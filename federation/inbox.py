@@ -25,6 +25,7 @@ from starlette.requests import Request
 from . import follows, peers, remote_rooms, room_objects
 from . import remote as remote_actors
 from . import signatures as sig
+from .background import WakeableTask
 from .errors import BadActivity, FederationError, FetchError, InstanceBlocked, SignatureRejected
 from .keys import aware
 from .models import FederationInboxItem, FederationSeenSignature
@@ -152,51 +153,28 @@ async def receive(fed: Federation, request: Request) -> str:
                     await again.commit()
             logger.info("%s was received before; ignored", activity_id)
             return activity_id
-    fed.inbox.notify()
+    fed.inbox.wake()
     return activity_id
 
 
-class InboxProcessor:
+class InboxProcessor(WakeableTask):
     """Applies stored activities, oldest first, each once."""
 
+    name = "federation-inbox"
+
     def __init__(self, fed: Federation):
+        super().__init__()
         self.fed = fed
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._purged = 0.0
 
-    def notify(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._wake.set()  # whatever was left from the last run
-        self._task = asyncio.create_task(self._run(), name="federation-inbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        wait = 60.0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            self._wake.clear()
-            wait = 60.0
-            try:
-                while await self.process_next():
-                    pass  # drain what is due, one stored activity at a time
-                wait = await self._until_next_try(wait)
-                if time.monotonic() - self._purged > 60:
-                    await purge_seen(self.fed)
-                    self._purged = time.monotonic()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("the inbox processor failed; it carries on")
+    async def step(self) -> float:
+        while await self.process_next():
+            pass  # drain what is due, one stored activity at a time
+        wait = await self._until_next_try(self.retry_seconds)
+        if time.monotonic() - self._purged > 60:
+            await purge_seen(self.fed)
+            self._purged = time.monotonic()
+        return wait
 
     async def _until_next_try(self, cap: float) -> float:
         async with self.fed.db.session() as session:

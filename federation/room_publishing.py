@@ -20,7 +20,6 @@ The same task forgets remote rooms nobody refreshed for ``remote_room_ttl_second
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -37,6 +36,7 @@ from salon.core.rooms import Room, RoomState, Visibility
 
 from . import activities, room_objects
 from .activities import AS_CONTEXT, PUBLIC
+from .background import WakeableTask
 from .follows import follower_inboxes
 from .keys import aware
 from .models import FederationPublishedRoom
@@ -67,35 +67,24 @@ def _load(text: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-class RoomPublisher:
+class RoomPublisher(WakeableTask):
     """The background task that tells other servers about this instance's rooms."""
 
+    name = "federation-rooms"
+
     def __init__(self, fed: Federation):
+        super().__init__()
         self.fed = fed
         self.settings = fed.settings
         self._dirty: set[int] = set()
         self._count_due: dict[int, float] = {}  # room -> when its count may be sent
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._scanned = 0.0
         self._software: dict[str, tuple[bool, float]] = {}  # host -> (is Salon, when)
-
-    # -- lifecycle --------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="federation-rooms")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def changed(self, room_id: int) -> None:
         """A room changed (``salon_room_event``): look at it soon."""
         self._dirty.add(room_id)
-        self._wake.set()
+        self.wake()
 
     async def followed(self) -> None:
         """A remote actor followed someone here: rooms not ended are looked at again,
@@ -116,19 +105,15 @@ class RoomPublisher:
         s = self.settings
         return max(0.05, min(30.0, s.room_keepalive_seconds / 2, s.remote_room_ttl_seconds / 2))
 
-    async def _run(self) -> None:
-        while True:
-            now = time.monotonic()
-            due = [self._scanned + self.scan_seconds, *self._count_due.values()]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, min(due) - now))
-            self._wake.clear()
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("publishing rooms failed; carrying on")
+    @property
+    def retry_seconds(self) -> float:  # type: ignore[override]
+        """Until the next keepalive scan or listener count falls due."""
+        due = [self._scanned + self.scan_seconds, *self._count_due.values()]
+        return min(due) - time.monotonic()
+
+    async def step(self) -> float:
+        await self.tick()
+        return self.retry_seconds
 
     async def tick(self) -> None:
         now = time.monotonic()
