@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers import PASSWORD
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -53,3 +55,12 @@ def launch_chromium(extra_args: Iterable[str] = ()) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Log in through the web client's form; return once the nav shows the account."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name=f"@{username}")).to_be_visible()

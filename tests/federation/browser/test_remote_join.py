@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.helpers import PASSWORD
+from tests.chromium import log_in
 from tests.plugins.audio_sfu.peers import Peer, PeerLoop, ToneTrack
 
 from ..audio_cluster import (
@@ -103,11 +103,7 @@ def test_alice_joins_a_room_on_another_server_from_her_hallway(
     opened.append(context)
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-    page.goto("/login")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="@alice")).to_be_visible()
+    log_in(page, "alice")
 
     # A's hallway shows B's room, marked with B's origin, linking to A's grant page.
     page.goto("/")

@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
+from tests.chromium import log_in
 from tests.helpers import PASSWORD
 
 from ..helpers import Cluster, eventually, rows
@@ -50,11 +51,7 @@ def test_find_follow_and_accept_from_the_web_client(browser: Browser, cluster: C
     context = browser.new_context(base_url=b.url)
     bob_page = context.new_page()
     bob_page.on("pageerror", lambda exc: errors.append(f"{bob_page.url}: {exc}"))
-    bob_page.goto("/login")
-    bob_page.get_by_label("Username").fill("bob")
-    bob_page.get_by_label("Password").fill(PASSWORD)
-    bob_page.get_by_role("button", name="Log in").click()
-    expect(bob_page.get_by_role("link", name="@bob")).to_be_visible()
+    log_in(bob_page, "bob")
     bob_page.goto("/federation/search")
     eventually(lambda: bob.get("/api/federation/requests").json()["requests"])
     bob_page.reload()

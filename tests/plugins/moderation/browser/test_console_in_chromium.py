@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.helpers import PASSWORD, LiveServer
+from tests.chromium import log_in
+from tests.helpers import LiveServer
 
 from ..conftest import People, start
 
@@ -33,18 +34,14 @@ def contexts(browser: Browser, server: LiveServer) -> Iterator[list[BrowserConte
         context.close()
 
 
-def log_in(browser: Browser, server: LiveServer, made: list, username: str) -> Page:  # type: ignore[type-arg]
+def signed_in_page(browser: Browser, server: LiveServer, made: list, username: str) -> Page:  # type: ignore[type-arg]
     context = browser.new_context(base_url=server.url, locale="en-US", timezone_id="UTC")
     made.append(context)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name=f"@{username}")).to_be_visible()
+    log_in(page, username)
     return page
 
 
@@ -64,7 +61,7 @@ def test_report_in_one_browser_ban_in_another(
     assert troll.post(f"/api/rooms/{rid}/invitation/accept").status_code == 200
 
     # Browser one: a listener in the room reports the speaker.
-    room = log_in(browser, server, contexts, listener.username)
+    room = signed_in_page(browser, server, contexts, listener.username)
     room.goto(f"/rooms/{rid}")
     # Opening a live room's page enters it.
     expect(room.locator("#audience > li.person", has_text="listener")).to_be_visible()
@@ -85,7 +82,7 @@ def test_report_in_one_browser_ban_in_another(
     other_tab.close()
 
     # Browser two: the moderator's console shows it, with the room's context.
-    console = log_in(browser, server, contexts, mod.username)
+    console = signed_in_page(browser, server, contexts, mod.username)
     console.get_by_role("link", name="Moderation").click()
     expect(console).to_have_url(re.compile(r"/moderation$"))
     report = console.locator("#reports > li.report", has_text=troll.username)
